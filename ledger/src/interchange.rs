@@ -1,0 +1,290 @@
+//! The interchange format of EVENTS.md: parsing an event envelope from JSON, and the export line.
+//! Only the envelope is checked here; what `type` and `data` mean is the domain's business.
+
+use crate::record::{Hash, NewEvent, RecordView, StoredRecord, Timestamp};
+use serde_json::{Map, Value};
+
+/// What is wrong with one field of one event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: {message}")]
+pub struct FieldError {
+    /// JSON path of the field inside the event, e.g. `stream` or `data.plan_version`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+const ENVELOPE_FIELDS: [&str; 6] = [
+    "stream",
+    "type",
+    "effective_at",
+    "recorded_at",
+    "actor",
+    "data",
+];
+
+/// A stream id: `[A-Za-z0-9._:-]{1,128}`.
+pub fn check_stream_id(stream: &str) -> Result<(), String> {
+    if stream.is_empty() || stream.len() > 128 {
+        return Err(format!(
+            "must be 1 to 128 characters, is {}",
+            stream.chars().count()
+        ));
+    }
+    if let Some(c) = stream
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(format!(
+            "{stream:?} has {c:?}; only A-Z a-z 0-9 . _ : - are allowed (a case id, never a CPR number)"
+        ));
+    }
+    Ok(())
+}
+
+fn string_field<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, FieldError> {
+    match obj.get(field) {
+        None => Err(FieldError::new(field, "is missing")),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(FieldError::new(
+            field,
+            format!("must be a string, is {}", json_kind(other)),
+        )),
+    }
+}
+
+/// The JSON type of a value, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses one event object of the interchange format and checks its envelope.
+/// Returns the event and its `data` object (for the domain to check).
+pub fn parse_event(value: Value) -> Result<(NewEvent, Map<String, Value>), FieldError> {
+    let Value::Object(mut obj) = value else {
+        return Err(FieldError::new(
+            "",
+            format!("an event must be a JSON object, is {}", json_kind(&value)),
+        ));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !ENVELOPE_FIELDS.contains(&k.as_str())) {
+        return Err(FieldError::new(
+            unknown.clone(),
+            format!(
+                "is not a field of an event (allowed: {}); `seq`, `hash` and the other ledger fields are set by the ledger",
+                ENVELOPE_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let data = match obj.remove("data") {
+        None => return Err(FieldError::new("data", "is missing")),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(FieldError::new(
+                "data",
+                format!("must be an object, is {}", json_kind(&other)),
+            ))
+        }
+    };
+    let stream = string_field(&obj, "stream")?;
+    check_stream_id(stream).map_err(|m| FieldError::new("stream", m))?;
+    let event_type = string_field(&obj, "type")?;
+    if event_type.is_empty() {
+        return Err(FieldError::new("type", "is empty"));
+    }
+    let effective_at = Timestamp::parse_rfc3339(string_field(&obj, "effective_at")?)
+        .map_err(|m| FieldError::new("effective_at", m))?;
+    let recorded_at = match obj.get("recorded_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            Some(Timestamp::parse_rfc3339(s).map_err(|m| FieldError::new("recorded_at", m))?)
+        }
+        Some(other) => {
+            return Err(FieldError::new(
+                "recorded_at",
+                format!("must be a string, is {}", json_kind(other)),
+            ))
+        }
+    };
+    let actor = string_field(&obj, "actor")?;
+    let actor_len = actor.chars().count();
+    if !(1..=128).contains(&actor_len) {
+        return Err(FieldError::new(
+            "actor",
+            format!("must be 1 to 128 characters, is {actor_len}"),
+        ));
+    }
+    let event = NewEvent {
+        stream: stream.to_owned(),
+        event_type: event_type.to_owned(),
+        effective_at,
+        recorded_at,
+        actor: actor.to_owned(),
+        // serde_json's Map is sorted, so this text is canonical for equal objects.
+        data: Value::Object(data.clone()).to_string(),
+    };
+    Ok((event, data))
+}
+
+/// One line of `garanti export`: every field of the record, the chain fields and the stored bytes.
+pub fn export_line(record: &StoredRecord, view: &RecordView<'_>) -> String {
+    let mut obj = Map::new();
+    obj.insert("seq".into(), Value::from(view.seq));
+    obj.insert("stream".into(), Value::from(view.stream));
+    obj.insert("stream_version".into(), Value::from(view.stream_version));
+    obj.insert("type".into(), Value::from(view.event_type));
+    obj.insert(
+        "effective_at".into(),
+        Value::from(view.effective_at.to_rfc3339()),
+    );
+    if let Some(r) = view.recorded_at {
+        obj.insert("recorded_at".into(), Value::from(r.to_rfc3339()));
+    }
+    obj.insert("actor".into(), Value::from(view.actor));
+    let data = serde_json::from_str::<Value>(view.data).unwrap_or(Value::String(view.data.into()));
+    obj.insert("data".into(), data);
+    obj.insert(
+        "appended_at".into(),
+        Value::from(view.appended_at().to_rfc3339()),
+    );
+    obj.insert("appended_by".into(), Value::from(view.appended_by));
+    obj.insert(
+        "prev_hash".into(),
+        Value::from(hex::encode(record.prev_hash)),
+    );
+    obj.insert("hash".into(), Value::from(hex::encode(record.hash)));
+    obj.insert("record".into(), Value::from(hex::encode(&record.bytes)));
+    Value::Object(obj).to_string()
+}
+
+/// The closing line of an export, so that a cut-off file is told from a whole one.
+pub fn export_trailer(count: u64, last: Option<(u64, &Hash)>) -> String {
+    let mut end = Map::new();
+    end.insert("records".into(), Value::from(count));
+    if let Some((seq, hash)) = last {
+        end.insert("last_seq".into(), Value::from(seq));
+        end.insert("last_hash".into(), Value::from(hex::encode(hash)));
+    }
+    let mut obj = Map::new();
+    obj.insert("export_end".into(), Value::Object(end));
+    Value::Object(obj).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event() -> Value {
+        json!({"stream": "dk-101:c-1", "type": "offer_started", "effective_at": "2017-03-10T08:00:00+01:00",
+               "actor": "cw-17", "data": {"offer_id": "o-1"}})
+    }
+
+    #[test]
+    fn parses_a_valid_envelope() {
+        let (e, data) = parse_event(event()).unwrap();
+        assert_eq!(e.stream, "dk-101:c-1");
+        assert_eq!(e.recorded_at, None);
+        assert_eq!(e.data, r#"{"offer_id":"o-1"}"#);
+        assert_eq!(data.get("offer_id"), Some(&json!("o-1")));
+    }
+
+    fn refused(change: impl FnOnce(&mut Map<String, Value>)) -> FieldError {
+        let mut v = event();
+        change(v.as_object_mut().unwrap());
+        parse_event(v).unwrap_err()
+    }
+
+    #[test]
+    fn each_envelope_fault_names_its_field() {
+        assert_eq!(
+            refused(|o| {
+                o.remove("stream");
+            })
+            .field,
+            "stream"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("stream".into(), json!("dk 1"));
+            })
+            .field,
+            "stream"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("stream".into(), json!("x".repeat(129)));
+            })
+            .field,
+            "stream"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("type".into(), json!(3));
+            })
+            .field,
+            "type"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("effective_at".into(), json!("2017-03-10"));
+            })
+            .field,
+            "effective_at"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("recorded_at".into(), json!("yesterday"));
+            })
+            .field,
+            "recorded_at"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("actor".into(), json!(""));
+            })
+            .field,
+            "actor"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("data".into(), json!([]));
+            })
+            .field,
+            "data"
+        );
+        assert_eq!(
+            refused(|o| {
+                o.insert("seq".into(), json!(1));
+            })
+            .field,
+            "seq"
+        );
+        assert_eq!(parse_event(json!([1])).unwrap_err().field, "");
+    }
+
+    #[test]
+    fn stream_ids_follow_the_pattern() {
+        assert!(check_stream_id("dk-101:c-000123").is_ok());
+        assert!(check_stream_id("A.b_c:d-9").is_ok());
+        assert!(check_stream_id(&"a".repeat(128)).is_ok());
+        assert!(check_stream_id("").is_err());
+        assert!(check_stream_id("dk/101").is_err());
+        assert!(check_stream_id("dk-101:æ").is_err());
+    }
+}

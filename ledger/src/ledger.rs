@@ -1,0 +1,508 @@
+//! The ledger: a data directory, one writer, appends that are all-or-nothing and durable before they
+//! are acknowledged, and reads by seq, by stream and of the head.
+
+use crate::record::{seal, Head, NewEvent, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH};
+use crate::storage::{self, Backend, CommitBatch, PendingRecord, RawRecord, Storage, StoreError};
+use crate::verify::{ChainChecker, ChainFault, FaultKind};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The file in a data directory that says which backend and record format made it.
+pub const MARKER_FILE: &str = "garanti-store.toml";
+
+/// A condition one event of a batch puts on the ledger's unique keys. The domain says which keys
+/// an event claims or needs (e.g. a sanction id); the ledger checks them atomically with the append,
+/// so that concurrent appends cannot both pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// The key must not be claimed yet (in the ledger or earlier in the batch); the event claims it.
+    Unique {
+        key: String,
+        event: usize,
+        field: String,
+        message: String,
+    },
+    /// The key must already be claimed, in the ledger or by an earlier event of the batch.
+    Exists {
+        key: String,
+        event: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// One append: a batch of events, written all or nothing.
+#[derive(Debug, Clone)]
+pub struct Append {
+    pub events: Vec<NewEvent>,
+    pub constraints: Vec<Constraint>,
+    /// Optimistic concurrency: (stream, the version it must have before this batch).
+    pub expected_versions: Vec<(String, u64)>,
+    /// Who handed the batch to the ledger (an API token's id, or `cli`).
+    pub appended_by: String,
+    /// The ledger's clock at the append, read by the caller.
+    pub appended_at: Timestamp,
+}
+
+/// Where each event of an acknowledged append went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// (seq, stream version) of each event, in batch order.
+    pub positions: Vec<(u64, u64)>,
+    pub head: Option<Head>,
+}
+
+/// Why an append was refused. Nothing of the batch was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppendError {
+    #[error("version conflict on stream {stream}: expected version {expected}, it is at version {current}; re-read the stream and retry")]
+    VersionConflict {
+        stream: String,
+        expected: u64,
+        current: u64,
+    },
+    #[error("event {event}, field `{field}`: {message}")]
+    Constraint {
+        event: usize,
+        field: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// Errors of opening and reading a ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("data directory {dir}: {message}")]
+    DataDir { dir: PathBuf, message: String },
+    #[error("record seq {seq} is damaged: {message}; run `garanti verify`")]
+    Damaged { seq: u64, message: String },
+}
+
+/// The outcome of walking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every record checked out; the head (None for an empty ledger) and the count.
+    Intact { head: Option<Head>, records: u64 },
+    /// The first bad place.
+    Broken(ChainFault),
+}
+
+pub struct Ledger {
+    dir: PathBuf,
+    storage: Box<dyn Storage>,
+    /// The writer lock, holding the head: appends are serialised here.
+    writer: Mutex<Option<Head>>,
+}
+
+fn read_marker(dir: &Path) -> Result<Option<(String, String)>, LedgerError> {
+    let path = dir.join(MARKER_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(LedgerError::DataDir {
+                dir: dir.into(),
+                message: format!("cannot read {MARKER_FILE}: {e}"),
+            })
+        }
+    };
+    let field = |name: &str| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"').to_owned())
+        })
+    };
+    match (field("backend"), field("record_format")) {
+        (Some(b), Some(f)) => Ok(Some((b, f))),
+        _ => Err(LedgerError::DataDir {
+            dir: dir.into(),
+            message: format!("{MARKER_FILE} does not name a backend and record format"),
+        }),
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir`. `backend`: the one asked for, or None for the one the
+    /// directory was made with (redb for a new directory).
+    pub fn open(dir: &Path, backend: Option<Backend>) -> Result<Ledger, LedgerError> {
+        let data_dir_err = |message: String| LedgerError::DataDir {
+            dir: dir.into(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| data_dir_err(format!("cannot create it: {e}")))?;
+        let backend = match read_marker(dir)? {
+            Some((made_by, format)) => {
+                let made_by_backend = Backend::parse(&made_by).ok_or_else(|| {
+                    data_dir_err(format!("it was made by an unknown backend {made_by:?}"))
+                })?;
+                if format != crate::record::RECORD_FORMAT.to_string() {
+                    return Err(data_dir_err(format!(
+                        "it holds record format {format}; this garanti reads format {}",
+                        crate::record::RECORD_FORMAT
+                    )));
+                }
+                if let Some(asked) = backend {
+                    if asked != made_by_backend {
+                        return Err(data_dir_err(format!(
+                            "it was made with the {made_by_backend} backend, not {asked}; run with --store {made_by_backend} (or leave --store out)"
+                        )));
+                    }
+                }
+                made_by_backend
+            }
+            None => {
+                let backend = backend.unwrap_or(Backend::Redb);
+                let nonempty = std::fs::read_dir(dir)
+                    .map_err(|e| data_dir_err(e.to_string()))?
+                    .next()
+                    .is_some();
+                if nonempty {
+                    return Err(data_dir_err(format!(
+                        "it is not empty and has no {MARKER_FILE}: it is not a garanti data directory"
+                    )));
+                }
+                let marker = format!(
+                    "# Made by garanti; do not edit.\nbackend = \"{backend}\"\nrecord_format = {}\n",
+                    crate::record::RECORD_FORMAT
+                );
+                std::fs::write(dir.join(MARKER_FILE), marker)
+                    .map_err(|e| data_dir_err(format!("cannot write {MARKER_FILE}: {e}")))?;
+                backend
+            }
+        };
+        let storage = storage::open(backend, dir)?;
+        let head = storage.head()?;
+        Ok(Ledger {
+            dir: dir.into(),
+            storage,
+            writer: Mutex::new(head),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.storage.backend()
+    }
+
+    /// The storage itself, for forensics and tamper tests.
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    pub fn head(&self) -> Option<Head> {
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The seq the next appended record gets.
+    pub fn next_seq(&self) -> u64 {
+        self.head().map_or(0, |h| h.seq + 1)
+    }
+
+    pub fn get(&self, seq: u64) -> Result<Option<StoredRecord>, LedgerError> {
+        Ok(self.storage.get(seq)?)
+    }
+
+    /// Visits the stored records with `from <= seq < to`, in order, until `visit` returns false.
+    /// Records are not checked against the chain: use [`Ledger::verify`] for that.
+    pub fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(&StoredRecord) -> bool,
+    ) -> Result<(), LedgerError> {
+        let mut damaged = None;
+        self.storage
+            .scan(from, to, &mut |raw: RawRecord<'_>| match raw.to_stored() {
+                Ok(rec) => visit(&rec),
+                Err(e) => {
+                    damaged = Some(LedgerError::Damaged {
+                        seq: raw.key,
+                        message: e.to_string(),
+                    });
+                    false
+                }
+            })?;
+        damaged.map_or(Ok(()), Err)
+    }
+
+    /// The stream's records in version order, through the stream index.
+    pub fn stream(&self, stream: &str) -> Result<Vec<StoredRecord>, LedgerError> {
+        let mut out = Vec::new();
+        for seq in self.storage.stream_seqs(stream)? {
+            let rec = self.storage.get(seq)?.ok_or_else(|| LedgerError::Damaged {
+                seq,
+                message: format!("the stream index of {stream} names it but it is not stored"),
+            })?;
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    pub fn stream_version(&self, stream: &str) -> Result<u64, LedgerError> {
+        Ok(self.storage.stream_version(stream)?)
+    }
+
+    /// Every stream with its current version.
+    pub fn streams(&self) -> Result<Vec<(String, u64)>, LedgerError> {
+        Ok(self.storage.streams()?)
+    }
+
+    /// The seq of the record that claimed a unique key, if any.
+    pub fn key(&self, key: &str) -> Result<Option<u64>, LedgerError> {
+        Ok(self.storage.key(key)?)
+    }
+
+    /// Appends one batch, all or nothing, durable before it returns.
+    pub fn append(&self, append: Append) -> Result<Receipt, AppendError> {
+        self.append_group(vec![append])
+            .pop()
+            .unwrap_or_else(|| Err(AppendError::Storage("no result".into())))
+    }
+
+    /// Group commit: checks each batch in turn (later batches see the earlier accepted ones), then
+    /// writes every accepted batch in one durable commit. A refused batch writes nothing and does
+    /// not affect the others.
+    pub fn append_group(&self, appends: Vec<Append>) -> Vec<Result<Receipt, AppendError>> {
+        let mut head = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut group = Group {
+            storage: self.storage.as_ref(),
+            versions: HashMap::new(),
+            keys: HashMap::new(),
+            head: *head,
+            batch: CommitBatch {
+                records: Vec::new(),
+                keys: Vec::new(),
+            },
+        };
+        let mut results: Vec<Result<Receipt, AppendError>> = appends
+            .into_iter()
+            .map(|append| group.try_add(append))
+            .collect();
+        if group.batch.records.is_empty() {
+            return results;
+        }
+        match self.storage.commit(&group.batch) {
+            Ok(()) => *head = group.head,
+            Err(e) => {
+                let message = e.to_string();
+                for r in results.iter_mut().filter(|r| r.is_ok()) {
+                    *r = Err(AppendError::Storage(message.clone()));
+                }
+            }
+        }
+        results
+    }
+
+    /// Walks the whole chain from genesis and compares its end with the stored head.
+    /// `progress` is called with the number of records checked so far, every 65,536 records.
+    pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<Verdict, LedgerError> {
+        let mut checker = ChainChecker::from_genesis();
+        let mut fault = None;
+        self.storage.scan(0, u64::MAX, &mut |raw: RawRecord<'_>| {
+            let result = match raw.split() {
+                Some((prev, hash, bytes)) => checker.check(raw.key, prev, hash, bytes),
+                None => Err(ChainFault {
+                    seq: raw.key,
+                    kind: FaultKind::TooShort,
+                }),
+            };
+            if let Err(f) = result {
+                fault = Some(f);
+                return false;
+            }
+            if checker.count() % 65_536 == 0 {
+                progress(checker.count());
+            }
+            true
+        })?;
+        if let Some(f) = fault {
+            return Ok(Verdict::Broken(f));
+        }
+        progress(checker.count());
+        let stored_head = self.storage.head()?;
+        let found = checker.head();
+        match (stored_head, found) {
+            (None, None) => {}
+            (Some(h), f) if f.map(|f| f.seq) != Some(h.seq) => {
+                let last = f.map(|f| f.seq);
+                return Ok(Verdict::Broken(ChainFault {
+                    seq: last.map_or(0, |s| s + 1),
+                    kind: FaultKind::Truncated {
+                        last,
+                        head_seq: h.seq,
+                    },
+                }));
+            }
+            (Some(h), Some(f)) if h.hash != f.hash => {
+                return Ok(Verdict::Broken(ChainFault {
+                    seq: f.seq,
+                    kind: FaultKind::HeadMismatch {
+                        head_hash: h.hash_hex(),
+                    },
+                }));
+            }
+            _ => {}
+        }
+        Ok(Verdict::Intact {
+            head: found,
+            records: checker.count(),
+        })
+    }
+}
+
+/// The state of one group commit being assembled.
+struct Group<'a> {
+    storage: &'a dyn Storage,
+    /// Stream versions as they stand after the batches accepted so far.
+    versions: HashMap<String, u64>,
+    /// Keys claimed by the batches accepted so far.
+    keys: HashMap<String, u64>,
+    head: Option<Head>,
+    batch: CommitBatch,
+}
+
+impl Group<'_> {
+    fn version(&self, stream: &str) -> Result<u64, AppendError> {
+        match self.versions.get(stream) {
+            Some(v) => Ok(*v),
+            None => self
+                .storage
+                .stream_version(stream)
+                .map_err(|e| AppendError::Storage(e.to_string())),
+        }
+    }
+
+    fn key(&self, key: &str) -> Result<Option<u64>, AppendError> {
+        match self.keys.get(key) {
+            Some(seq) => Ok(Some(*seq)),
+            None => self
+                .storage
+                .key(key)
+                .map_err(|e| AppendError::Storage(e.to_string())),
+        }
+    }
+
+    fn try_add(&mut self, append: Append) -> Result<Receipt, AppendError> {
+        for (stream, expected) in &append.expected_versions {
+            let current = self.version(stream)?;
+            if current != *expected {
+                return Err(AppendError::VersionConflict {
+                    stream: stream.clone(),
+                    expected: *expected,
+                    current,
+                });
+            }
+        }
+        let first_seq = self.head.map_or(0, |h| h.seq + 1);
+        // Keys claimed by this batch so far, with the seq of the claiming record.
+        let mut claimed: HashMap<&str, u64> = HashMap::new();
+        let mut constraints: Vec<&Constraint> = append.constraints.iter().collect();
+        constraints.sort_by_key(|c| match c {
+            Constraint::Unique { event, .. } | Constraint::Exists { event, .. } => *event,
+        });
+        for c in constraints {
+            match c {
+                Constraint::Unique {
+                    key,
+                    event,
+                    field,
+                    message,
+                } => {
+                    let taken = match claimed.get(key.as_str()) {
+                        Some(seq) => Some(*seq),
+                        None => self.key(key)?,
+                    };
+                    if let Some(seq) = taken {
+                        return Err(AppendError::Constraint {
+                            event: *event,
+                            field: field.clone(),
+                            message: format!("{message} (seq {seq})"),
+                        });
+                    }
+                    claimed.insert(key, first_seq + *event as u64);
+                }
+                Constraint::Exists {
+                    key,
+                    event,
+                    field,
+                    message,
+                } => {
+                    let found = match claimed.get(key.as_str()) {
+                        Some(_) => true,
+                        None => self.key(key)?.is_some(),
+                    };
+                    if !found {
+                        return Err(AppendError::Constraint {
+                            event: *event,
+                            field: field.clone(),
+                            message: message.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        // Read every stream version first, so that a storage error leaves the group untouched.
+        let mut versions: Vec<u64> = Vec::with_capacity(append.events.len());
+        let mut batch_versions: HashMap<&str, u64> = HashMap::new();
+        for event in &append.events {
+            let v = match batch_versions.get(event.stream.as_str()) {
+                Some(v) => v + 1,
+                None => self.version(&event.stream)? + 1,
+            };
+            batch_versions.insert(&event.stream, v);
+            versions.push(v);
+        }
+        // Accepted: seal the records onto the chain.
+        let mut positions = Vec::with_capacity(append.events.len());
+        let mut prev = self.head.map_or(GENESIS_PREV_HASH, |h| h.hash);
+        for (i, (event, version)) in append.events.iter().zip(versions).enumerate() {
+            let seq = first_seq + i as u64;
+            let bytes = RecordView {
+                seq,
+                stream: &event.stream,
+                stream_version: version,
+                appended_at: append.appended_at.unix_nanos,
+                appended_by: &append.appended_by,
+                event_type: &event.event_type,
+                effective_at: event.effective_at,
+                recorded_at: event.recorded_at,
+                actor: &event.actor,
+                data: &event.data,
+            }
+            .encode();
+            let hash = seal(&prev, &bytes);
+            self.batch.records.push(PendingRecord {
+                record: StoredRecord {
+                    seq,
+                    prev_hash: prev,
+                    hash,
+                    bytes,
+                },
+                stream: event.stream.clone(),
+                stream_version: version,
+            });
+            positions.push((seq, version));
+            prev = hash;
+            self.head = Some(Head { seq, hash });
+        }
+        for (stream, version) in batch_versions {
+            self.versions.insert(stream.to_owned(), version);
+        }
+        for (key, seq) in claimed {
+            self.keys.insert(key.to_owned(), seq);
+            self.batch.keys.push((key.to_owned(), seq));
+        }
+        Ok(Receipt {
+            positions,
+            head: self.head,
+        })
+    }
+}

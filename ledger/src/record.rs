@@ -1,0 +1,249 @@
+//! The record: what one appended event looks like in storage, how its bytes are made, and how it is
+//! sealed into the chain. See docs/FORMAT.md for the same rules in prose.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the record encoding. It is part of every hash, so a change of encoding can never
+/// produce a hash that collides with an older record's.
+pub const RECORD_FORMAT: u8 = 1;
+
+/// Domain separation tag that starts every hash input, so a record hash can never be confused
+/// with a BLAKE3 hash of anything else.
+pub const HASH_DOMAIN: &[u8] = b"garanti/ledger/record\0";
+
+/// `prev_hash` of the first record (seq 0): 32 zero bytes.
+pub const GENESIS_PREV_HASH: Hash = [0u8; 32];
+
+/// A BLAKE3 hash.
+pub type Hash = [u8; 32];
+
+/// An instant with the UTC offset it was written with, so that an export shows the source
+/// system's own notation (`+01:00`, `+02:00`) while every comparison uses the instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    pub unix_nanos: i64,
+    /// Seconds east of UTC of the notation it was given in.
+    pub offset_seconds: i32,
+}
+
+impl Timestamp {
+    /// A UTC instant.
+    pub fn utc(unix_nanos: i64) -> Self {
+        Timestamp {
+            unix_nanos,
+            offset_seconds: 0,
+        }
+    }
+
+    /// The ledger's clock, read at the edge (appends take it as an input).
+    pub fn now() -> Self {
+        let now = chrono::Utc::now();
+        // Out of range only after the year 2262.
+        Timestamp::utc(now.timestamp_nanos_opt().unwrap_or(i64::MAX))
+    }
+
+    /// Parses an RFC 3339 timestamp with offset (`2017-03-10T08:00:00+01:00`).
+    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        let parsed = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
+            format!("{text:?} is not an RFC 3339 timestamp with offset ({e}); write e.g. 2017-03-10T08:00:00+01:00")
+        })?;
+        let unix_nanos = parsed
+            .timestamp_nanos_opt()
+            .ok_or_else(|| format!("{text:?} is outside the years 1677-2262"))?;
+        Ok(Timestamp {
+            unix_nanos,
+            offset_seconds: parsed.offset().local_minus_utc(),
+        })
+    }
+
+    /// RFC 3339 in its own offset, with as many fractional digits as needed.
+    pub fn to_rfc3339(&self) -> String {
+        let utc = chrono::DateTime::from_timestamp_nanos(self.unix_nanos);
+        match chrono::FixedOffset::east_opt(self.offset_seconds) {
+            Some(offset) if self.offset_seconds != 0 => utc
+                .with_timezone(&offset)
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+            _ => utc.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        }
+    }
+}
+
+/// An event in the interchange format of EVENTS.md, before the ledger adds its own fields.
+/// The ledger does not interpret `event_type` or `data`: that is the domain's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub stream: String,
+    pub event_type: String,
+    pub effective_at: Timestamp,
+    pub recorded_at: Option<Timestamp>,
+    pub actor: String,
+    /// The `data` object as compact JSON text with sorted keys.
+    pub data: String,
+}
+
+/// A record as encoded in its stored bytes (postcard, RECORD_FORMAT 1). Field order is the wire
+/// order: never reorder, only add a new format version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView<'a> {
+    pub seq: u64,
+    pub stream: &'a str,
+    pub stream_version: u64,
+    pub appended_at: i64,
+    pub appended_by: &'a str,
+    pub event_type: &'a str,
+    pub effective_at: Timestamp,
+    pub recorded_at: Option<Timestamp>,
+    pub actor: &'a str,
+    pub data: &'a str,
+}
+
+impl RecordView<'_> {
+    /// The stored bytes of this record.
+    pub fn encode(&self) -> Vec<u8> {
+        // postcard only fails on writer errors, and a Vec writer cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn appended_at(&self) -> Timestamp {
+        Timestamp::utc(self.appended_at)
+    }
+
+    /// Recorded time (RULES.md §0): `recorded_at`, or else `appended_at`.
+    pub fn recorded_or_appended(&self) -> Timestamp {
+        self.recorded_at.unwrap_or_else(|| self.appended_at())
+    }
+}
+
+/// Why stored bytes are not a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a postcard record of format {RECORD_FORMAT}: {0}")]
+    Malformed(String),
+    #[error("{0} bytes follow the end of the record")]
+    TrailingBytes(usize),
+}
+
+/// Decodes stored bytes. Non-canonical encodings are accepted (postcard's decoder is lenient), which
+/// is why the hash is always taken over the stored bytes and never over a re-encoding.
+pub fn decode(bytes: &[u8]) -> Result<RecordView<'_>, DecodeError> {
+    let (view, rest) = postcard::take_from_bytes::<RecordView<'_>>(bytes)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes(rest.len()));
+    }
+    Ok(view)
+}
+
+/// The chain rule: BLAKE3(HASH_DOMAIN ‖ RECORD_FORMAT ‖ prev_hash ‖ stored bytes).
+pub fn seal(prev_hash: &Hash, bytes: &[u8]) -> Hash {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(HASH_DOMAIN);
+    hasher.update(&[RECORD_FORMAT]);
+    hasher.update(prev_hash);
+    hasher.update(bytes);
+    *hasher.finalize().as_bytes()
+}
+
+/// A record as it sits in storage: its chain fields and exactly its stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub seq: u64,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+    pub bytes: Vec<u8>,
+}
+
+impl StoredRecord {
+    pub fn view(&self) -> Result<RecordView<'_>, DecodeError> {
+        decode(&self.bytes)
+    }
+}
+
+/// The end of the chain: the last record's seq and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: Hash,
+}
+
+impl Head {
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "seq {} hash {}", self.seq, self.hash_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RecordView<'static> {
+        RecordView {
+            seq: 0,
+            stream: "dk-101:c-0001",
+            stream_version: 1,
+            appended_at: 1_700_000_000_000_000_000,
+            appended_by: "cli",
+            event_type: "sanction_guidance_given",
+            effective_at: Timestamp {
+                unix_nanos: 1_485_939_600_000_000_000,
+                offset_seconds: 3600,
+            },
+            recorded_at: None,
+            actor: "cw-17",
+            data: "{}",
+        }
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let view = sample();
+        let bytes = view.encode();
+        assert_eq!(decode(&bytes), Ok(view));
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = sample().encode();
+        bytes.push(0);
+        assert_eq!(decode(&bytes), Err(DecodeError::TrailingBytes(1)));
+    }
+
+    #[test]
+    fn truncated_bytes_are_refused() {
+        let bytes = sample().encode();
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn seal_covers_prev_hash_and_every_byte() {
+        let bytes = sample().encode();
+        let h = seal(&GENESIS_PREV_HASH, &bytes);
+        assert_ne!(h, seal(&[1u8; 32], &bytes));
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 0x01;
+            assert_ne!(h, seal(&GENESIS_PREV_HASH, &changed), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_their_offset() {
+        let t = Timestamp::parse_rfc3339("2017-03-10T08:00:00+01:00").unwrap();
+        assert_eq!(t.unix_nanos, 1_489_129_200_000_000_000);
+        assert_eq!(t.to_rfc3339(), "2017-03-10T08:00:00+01:00");
+        let z = Timestamp::parse_rfc3339("2017-03-10T07:00:00.5Z").unwrap();
+        assert_eq!(z.to_rfc3339(), "2017-03-10T07:00:00.500Z");
+        assert!(Timestamp::parse_rfc3339("2017-03-10T08:00:00").is_err());
+        assert!(Timestamp::parse_rfc3339("2017-02-30T08:00:00Z").is_err());
+    }
+}

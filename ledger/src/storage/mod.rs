@@ -1,0 +1,174 @@
+//! Storage behind one small trait. Only the modules below touch a database; everything above them
+//! (chain sealing, verification, concurrency checks) is the same for every backend.
+
+use crate::record::{Hash, Head, StoredRecord};
+use std::fmt;
+use std::path::Path;
+
+pub mod redb_store;
+pub mod sled_store;
+
+/// A storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// redb 4: the default; durable when a commit returns.
+    Redb,
+    /// sled 0.34: selectable; flushed before an append is acknowledged.
+    Sled,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Redb => "redb",
+            Backend::Sled => "sled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Backend> {
+        match name {
+            "redb" => Some(Backend::Redb),
+            "sled" => Some(Backend::Sled),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A storage failure. Messages say what to do where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data directory is in use by another garanti process ({0}); stop it or use another --data")]
+    Locked(String),
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("storage is damaged: {0}; run `garanti verify` to find the first bad record")]
+    Corrupt(String),
+}
+
+/// One record as stored, borrowed from the backend during a scan: the key it is stored under and
+/// the stored value (`prev_hash ‖ hash ‖ record bytes`), not yet checked.
+pub struct RawRecord<'a> {
+    pub key: u64,
+    pub value: &'a [u8],
+}
+
+/// Width of the chain fields that precede the record bytes in a stored value.
+pub const CHAIN_FIELDS_LEN: usize = 64;
+
+impl RawRecord<'_> {
+    /// Splits the stored value into prev_hash, hash and record bytes; `None` if it is too short.
+    pub fn split(&self) -> Option<(&Hash, &Hash, &[u8])> {
+        let (chain, bytes) = self.value.split_at_checked(CHAIN_FIELDS_LEN)?;
+        let (prev, hash) = chain.split_at(32);
+        Some((prev.try_into().ok()?, hash.try_into().ok()?, bytes))
+    }
+
+    pub fn to_stored(&self) -> Result<StoredRecord, StoreError> {
+        let (prev, hash, bytes) = self.split().ok_or_else(|| {
+            StoreError::Corrupt(format!("stored value of seq {} is too short", self.key))
+        })?;
+        Ok(StoredRecord {
+            seq: self.key,
+            prev_hash: *prev,
+            hash: *hash,
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
+/// The stored value of a record.
+pub fn stored_value(record: &StoredRecord) -> Vec<u8> {
+    let mut value = Vec::with_capacity(CHAIN_FIELDS_LEN + record.bytes.len());
+    value.extend_from_slice(&record.prev_hash);
+    value.extend_from_slice(&record.hash);
+    value.extend_from_slice(&record.bytes);
+    value
+}
+
+/// A record to write, with the index entry for its stream.
+pub struct PendingRecord {
+    pub record: StoredRecord,
+    pub stream: String,
+    pub stream_version: u64,
+}
+
+/// Everything one durable commit writes: records, their stream index entries, claimed keys and the
+/// new head. Written all or nothing.
+pub struct CommitBatch {
+    pub records: Vec<PendingRecord>,
+    /// Unique keys claimed by the batch, with the seq of the record that claimed them.
+    pub keys: Vec<(String, u64)>,
+}
+
+impl CommitBatch {
+    pub fn head(&self) -> Option<Head> {
+        self.records.last().map(|p| Head {
+            seq: p.record.seq,
+            hash: p.record.hash,
+        })
+    }
+}
+
+/// The storage a ledger needs. Implementations must make `commit` atomic and durable before it
+/// returns; they never interpret record bytes.
+pub trait Storage: Send + Sync {
+    fn backend(&self) -> Backend;
+    /// The head written by the last commit.
+    fn head(&self) -> Result<Option<Head>, StoreError>;
+    fn get(&self, seq: u64) -> Result<Option<StoredRecord>, StoreError>;
+    /// Visits stored records with `from <= key < to` in key order until `visit` returns false.
+    fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(RawRecord<'_>) -> bool,
+    ) -> Result<(), StoreError>;
+    /// The number of records of the stream (its current version; 0 if it has none).
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+    /// The seqs of the stream's records in version order.
+    fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError>;
+    /// Every stream id with its current version, in id order.
+    fn streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// The seq of the record that claimed a unique key.
+    fn key(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
+    /// Writes or deletes a stored value behind the chain's back. Forensics and tamper tests only:
+    /// the ledger never calls it, and `verify` finds what it did.
+    fn overwrite_raw(&self, seq: u64, value: Option<&[u8]>) -> Result<(), StoreError>;
+}
+
+/// The file or folder a backend keeps inside the data directory.
+pub fn open(backend: Backend, dir: &Path) -> Result<Box<dyn Storage>, StoreError> {
+    Ok(match backend {
+        Backend::Redb => Box::new(redb_store::RedbStore::open(&dir.join("ledger.redb"))?),
+        Backend::Sled => Box::new(sled_store::SledStore::open(&dir.join("ledger.sled"))?),
+    })
+}
+
+fn head_bytes(head: &Head) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..8].copy_from_slice(&head.seq.to_be_bytes());
+    out[8..].copy_from_slice(&head.hash);
+    out
+}
+
+fn head_from_bytes(bytes: &[u8]) -> Result<Head, StoreError> {
+    let seq: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt("the stored head is too short".into()))?;
+    let hash: Hash = bytes
+        .get(8..40)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt("the stored head is too short".into()))?;
+    Ok(Head {
+        seq: u64::from_be_bytes(seq),
+        hash,
+    })
+}

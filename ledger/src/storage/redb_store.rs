@@ -1,0 +1,185 @@
+//! The redb 4 backend (default): one file, copy-on-write B-trees, durable when a commit returns.
+
+use super::{
+    head_bytes, head_from_bytes, stored_value, Backend, CommitBatch, RawRecord, Storage, StoreError,
+};
+use crate::record::{Head, StoredRecord};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
+const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+pub struct RedbStore {
+    db: Database,
+}
+
+fn backend_err(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::DatabaseAlreadyOpen => StoreError::Locked("redb file already open".into()),
+        redb::Error::Corrupted(m) => StoreError::Corrupt(m),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+impl RedbStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(backend_err)?;
+        // Create the tables once so readers never meet a missing table.
+        let txn = db.begin_write().map_err(backend_err)?;
+        {
+            txn.open_table(RECORDS).map_err(backend_err)?;
+            txn.open_table(STREAMS).map_err(backend_err)?;
+            txn.open_table(KEYS).map_err(backend_err)?;
+            txn.open_table(META).map_err(backend_err)?;
+        }
+        txn.commit().map_err(backend_err)?;
+        Ok(RedbStore { db })
+    }
+}
+
+impl Storage for RedbStore {
+    fn backend(&self) -> Backend {
+        Backend::Redb
+    }
+
+    fn head(&self) -> Result<Option<Head>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let meta = txn.open_table(META).map_err(backend_err)?;
+        match meta.get("head").map_err(backend_err)? {
+            Some(v) => Ok(Some(head_from_bytes(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn get(&self, seq: u64) -> Result<Option<StoredRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(RECORDS).map_err(backend_err)?;
+        match table.get(seq).map_err(backend_err)? {
+            Some(v) => Ok(Some(
+                RawRecord {
+                    key: seq,
+                    value: v.value(),
+                }
+                .to_stored()?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(RawRecord<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        if from >= to {
+            return Ok(());
+        }
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(RECORDS).map_err(backend_err)?;
+        for entry in table.range(from..to).map_err(backend_err)? {
+            let (k, v) = entry.map_err(backend_err)?;
+            if !visit(RawRecord {
+                key: k.value(),
+                value: v.value(),
+            }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(STREAMS).map_err(backend_err)?;
+        let last = table
+            .range((stream, 0)..=(stream, u64::MAX))
+            .map_err(backend_err)?
+            .next_back();
+        match last {
+            Some(entry) => Ok(entry.map_err(backend_err)?.0.value().1),
+            None => Ok(0),
+        }
+    }
+
+    fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(STREAMS).map_err(backend_err)?;
+        let mut seqs = Vec::new();
+        for entry in table
+            .range((stream, 0)..=(stream, u64::MAX))
+            .map_err(backend_err)?
+        {
+            seqs.push(entry.map_err(backend_err)?.1.value());
+        }
+        Ok(seqs)
+    }
+
+    fn streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(STREAMS).map_err(backend_err)?;
+        let mut out: Vec<(String, u64)> = Vec::new();
+        for entry in table.iter().map_err(backend_err)? {
+            let (k, _) = entry.map_err(backend_err)?;
+            let (stream, version) = k.value();
+            match out.last_mut() {
+                Some((s, v)) if s == stream => *v = version,
+                _ => out.push((stream.to_owned(), version)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn key(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(KEYS).map_err(backend_err)?;
+        Ok(table.get(key).map_err(backend_err)?.map(|v| v.value()))
+    }
+
+    fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let Some(head) = batch.head() else {
+            return Ok(());
+        };
+        // Durability::Immediate is redb's default: commit() returns after fsync.
+        let txn = self.db.begin_write().map_err(backend_err)?;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(backend_err)?;
+            let mut streams = txn.open_table(STREAMS).map_err(backend_err)?;
+            for p in &batch.records {
+                records
+                    .insert(p.record.seq, stored_value(&p.record).as_slice())
+                    .map_err(backend_err)?;
+                streams
+                    .insert((p.stream.as_str(), p.stream_version), p.record.seq)
+                    .map_err(backend_err)?;
+            }
+            let mut keys = txn.open_table(KEYS).map_err(backend_err)?;
+            for (key, seq) in &batch.keys {
+                keys.insert(key.as_str(), *seq).map_err(backend_err)?;
+            }
+            let mut meta = txn.open_table(META).map_err(backend_err)?;
+            meta.insert("head", head_bytes(&head).as_slice())
+                .map_err(backend_err)?;
+        }
+        txn.commit().map_err(backend_err)
+    }
+
+    fn overwrite_raw(&self, seq: u64, value: Option<&[u8]>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend_err)?;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(backend_err)?;
+            match value {
+                Some(v) => {
+                    records.insert(seq, v).map_err(backend_err)?;
+                }
+                None => {
+                    records.remove(seq).map_err(backend_err)?;
+                }
+            }
+        }
+        txn.commit().map_err(backend_err)
+    }
+}

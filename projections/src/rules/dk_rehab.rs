@@ -1,0 +1,156 @@
+//! `dk.rehab` and `dk.followup`: deadlines after the rehabilitation team's meeting, and the quality
+//! of follow-up conversations (RULES.md §3).
+
+use super::{Case, Finding};
+use crate::event::{EventData, Track};
+use crate::fact::{Fact, StreamView};
+use crate::params::{Params, FIRST_OFFER_MONTHS, INDSATSPLAN_MONTHS, STANDARD_WORDING_STREAMS};
+use crate::text::{blank, normalise};
+use crate::time::{add_months, last_instant_of, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const INDSATSPLAN_LATE: &str = "dk.rehab.indsatsplan_late";
+pub const NO_OFFER_FIRST_YEAR: &str = "dk.rehab.no_offer_first_year";
+pub const NO_CITIZEN_PERSPECTIVE: &str = "dk.followup.no_citizen_perspective";
+pub const STANDARD_WORDING: &str = "dk.followup.standard_wording";
+
+/// Deadline cases of one stream whose deadline has passed at `eval_at`.
+pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut Vec<Case>) {
+    let cal = &params.calendar;
+    for m in view.iter() {
+        let EventData::RehabMeetingHeld { track } = &m.data else {
+            continue;
+        };
+        let d = cal.date(m.effective_at);
+        let mut deadline =
+            |rule: &'static str, months: i64, met: &dyn Fn(&Fact) -> bool, message: String| {
+                let deadline = add_months(d, months.max(0) as u32);
+                let end = cal.end_of(deadline);
+                if end > eval_at {
+                    return;
+                }
+                let done = view
+                    .iter()
+                    .find(|f| m.effective_at <= f.effective_at && f.effective_at < end && met(f));
+                out.push(Case {
+                    rule,
+                    stream: view.id.to_owned(),
+                    date: deadline,
+                    finding: done.is_none().then(|| {
+                        Finding::new(
+                            rule,
+                            view.id,
+                            last_instant_of(cal, deadline),
+                            cal,
+                            message.replace("{D}", &deadline.to_string()),
+                            vec![m.seq],
+                        )
+                    }),
+                });
+            };
+        let track = *track;
+        deadline(
+            INDSATSPLAN_LATE,
+            params.at(INDSATSPLAN_MONTHS, d),
+            &|f| matches!(&f.data, EventData::IndsatsplanCompleted { track: t } if *t == track),
+            format!("The rehabilitation team met on {d} ({track}); the indsatsplan was not completed by the deadline {{D}}."),
+        );
+        if track == Track::Ressourceforloeb {
+            deadline(
+                NO_OFFER_FIRST_YEAR,
+                params.at(FIRST_OFFER_MONTHS, d),
+                &|f| matches!(f.data, EventData::OfferStarted { .. }),
+                format!("The ressourceforløb began with the team's meeting on {d}; no offer (tilbud) began by {{D}}."),
+            );
+        }
+    }
+}
+
+/// `dk.followup.no_citizen_perspective` of one stream.
+pub fn followup_cases(view: &StreamView<'_>, params: &Params, out: &mut Vec<Case>) {
+    let cal = &params.calendar;
+    for f in view.iter() {
+        let EventData::FollowupHeld {
+            citizen_perspective,
+            ..
+        } = &f.data
+        else {
+            continue;
+        };
+        out.push(Case {
+            rule: NO_CITIZEN_PERSPECTIVE,
+            stream: view.id.to_owned(),
+            date: cal.date(f.effective_at),
+            finding: blank(citizen_perspective).then(|| {
+                Finding::new(
+                    NO_CITIZEN_PERSPECTIVE,
+                    view.id,
+                    f.effective_at,
+                    cal,
+                    "The follow-up conversation (opfølgningssamtale) records nothing of the citizen's own perspective.".into(),
+                    vec![f.seq],
+                )
+            }),
+        });
+    }
+}
+
+/// `dk.followup.standard_wording` over the follow-ups evaluated together (those with
+/// `effective_at` in `[from, to)`), across the streams of each municipality.
+pub fn standard_wording<'a>(
+    views: &[StreamView<'a>],
+    params: &Params,
+    from: Instant,
+    to: Instant,
+    out: &mut Vec<Case>,
+) {
+    let cal = &params.calendar;
+    // (municipality, normalised assessment) -> streams; and every follow-up with its group.
+    let mut groups: BTreeMap<(&str, String), BTreeSet<&str>> = BTreeMap::new();
+    let mut followups: Vec<(&StreamView<'a>, &Fact, Option<String>)> = Vec::new();
+    for view in views {
+        for f in view.iter() {
+            let EventData::FollowupHeld { assessment, .. } = &f.data else {
+                continue;
+            };
+            if f.effective_at < from || f.effective_at >= to {
+                continue;
+            }
+            let norm = normalise(assessment);
+            let key = (!norm.is_empty()).then_some(norm);
+            if let Some(k) = &key {
+                groups
+                    .entry((view.municipality(), k.clone()))
+                    .or_default()
+                    .insert(view.id);
+            }
+            followups.push((view, f, key));
+        }
+    }
+    for (view, f, key) in followups {
+        let k = params
+            .at(STANDARD_WORDING_STREAMS, cal.date(f.effective_at))
+            .max(0) as usize;
+        let others = key
+            .as_ref()
+            .and_then(|k| groups.get(&(view.municipality(), k.clone())))
+            .map_or(0, |streams| {
+                streams.len() - usize::from(streams.contains(view.id))
+            });
+        out.push(Case {
+            rule: STANDARD_WORDING,
+            stream: view.id.to_owned(),
+            date: cal.date(f.effective_at),
+            finding: (key.is_some() && others >= k).then(|| {
+                Finding::new(
+                    STANDARD_WORDING,
+                    view.id,
+                    f.effective_at,
+                    cal,
+                    format!("The follow-up's assessment is the same standard wording as on {others} other cases of {} ({:?}), not an assessment of this citizen.", view.municipality(), key.as_deref().unwrap_or_default()),
+                    vec![f.seq],
+                )
+            }),
+        });
+    }
+}

@@ -1,0 +1,264 @@
+//! The rule packs `dk` and `se`, and the evaluation that runs them over a projection.
+//! Everything here is a pure function of facts, parameters and the time of evaluation.
+
+pub mod catalogue;
+pub mod dk_flexjob;
+pub mod dk_minplan;
+pub mod dk_rehab;
+pub mod dk_sanction;
+pub mod plan;
+pub mod se_actionplan;
+
+use crate::event::EventData;
+use crate::fact::{Projection, StreamView};
+use crate::params::Params;
+use crate::time::{Calendar, Instant};
+pub use catalogue::{Reason, RuleInfo, RULES};
+use chrono::{Datelike, NaiveDate};
+pub use dk_sanction::{Check, Decision, SanctionVerdict};
+use plan::Plans;
+use std::collections::BTreeSet;
+
+/// A finding: one thing an auditor would remark on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub stream: String,
+    /// For a rule about one event, its `effective_at`; for a deadline, the end of the deadline day.
+    pub at: Instant,
+    /// The local date the finding is dated.
+    pub date: NaiveDate,
+    pub evidence: Vec<u64>,
+    pub legal_basis: &'static str,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(
+        rule: &'static str,
+        stream: &str,
+        at: Instant,
+        cal: &Calendar,
+        message: String,
+        mut evidence: Vec<u64>,
+    ) -> Finding {
+        evidence.sort_unstable();
+        evidence.dedup();
+        Finding {
+            rule,
+            stream: stream.to_owned(),
+            at,
+            date: cal.date(at),
+            evidence,
+            legal_basis: catalogue::rule(rule).map_or("", |r| r.legal_basis),
+            message,
+        }
+    }
+}
+
+/// One case a rule examined, and its finding if it has one. Error rates are findings / cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub rule: &'static str,
+    pub stream: String,
+    /// The date that places the case in a year (the event's, or the deadline's).
+    pub date: NaiveDate,
+    pub finding: Option<Finding>,
+}
+
+/// Cases examined and findings of one rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSummary {
+    pub rule: &'static RuleInfo,
+    pub examined: u64,
+    pub findings: u64,
+}
+
+impl RuleSummary {
+    /// Fejlprocent: findings per case examined, in percent (None without cases).
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.examined > 0).then(|| 100.0 * self.findings as f64 / self.examined as f64)
+    }
+}
+
+/// How to evaluate: with which parameters, what was known (as-of) and when (now).
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluation<'p> {
+    pub params: &'p Params,
+    /// Judge with only the events recorded at or before this time.
+    pub as_of: Option<Instant>,
+    /// The time of evaluation: deadlines after it have not passed.
+    pub now: Instant,
+}
+
+/// Which part of the log to evaluate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    pub year: Option<i32>,
+    pub stream: Option<&'a str>,
+}
+
+impl<'p> Evaluation<'p> {
+    fn limit(&self) -> Instant {
+        self.as_of.map_or(self.now, |t| t.min(self.now))
+    }
+
+    /// The time deadlines are judged at: E(31 December) of the year, or earlier if now (or the
+    /// as-of time) is earlier.
+    pub fn eval_at(&self, year: Option<i32>) -> Instant {
+        match year {
+            Some(y) => self.params.calendar.end_of_year(y).min(self.limit()),
+            None => self.limit(),
+        }
+    }
+
+    fn views<'a>(&self, proj: &'a Projection, stream: Option<&str>) -> Vec<StreamView<'a>> {
+        proj.streams()
+            .filter(|(id, _)| stream.is_none_or(|s| s == &***id))
+            .map(|(id, facts)| StreamView::new(id, facts, self.as_of))
+            .collect()
+    }
+
+    /// Verdicts on the sanctions decided in the scope's year (all, without a year).
+    pub fn sanctions(&self, proj: &Projection, scope: Scope<'_>) -> Vec<SanctionVerdict> {
+        let cal = &self.params.calendar;
+        let mut out = Vec::new();
+        for view in self.views(proj, scope.stream) {
+            let plans = Plans::of(&view);
+            for f in view.iter() {
+                let Some(decision) = Decision::of(f) else {
+                    continue;
+                };
+                if scope.year.is_some_and(|y| cal.year(f.effective_at) != y) {
+                    continue;
+                }
+                out.push(dk_sanction::judge(&view, &plans, &decision, self.params));
+            }
+        }
+        out.sort_by_key(|s| (s.decided_at, s.seq));
+        out
+    }
+
+    /// The verdict on one sanction by id.
+    pub fn sanction(&self, proj: &Projection, sanction_id: &str) -> Option<SanctionVerdict> {
+        for view in self.views(proj, None) {
+            if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id == sanction_id)) {
+                let plans = Plans::of(&view);
+                return Decision::of(f).map(|d| dk_sanction::judge(&view, &plans, &d, self.params));
+            }
+        }
+        None
+    }
+
+    /// Would an intended sanction be lawful? Judged on the stream as it stands; nothing is recorded.
+    pub fn check(
+        &self,
+        proj: &Projection,
+        stream: &str,
+        intended: &Decision<'_>,
+    ) -> SanctionVerdict {
+        let empty = crate::fact::StreamFacts::default();
+        let facts = proj.stream(stream).unwrap_or(&empty);
+        let view = StreamView::new(stream, facts, self.as_of);
+        let plans = Plans::of(&view);
+        dk_sanction::judge(&view, &plans, intended, self.params)
+    }
+
+    /// Every case of the rules other than `dk.sanction`, in the scope, judged at `eval_at(year)`.
+    pub fn cases(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Case> {
+        let eval_at = self.eval_at(scope.year);
+        let cal = &self.params.calendar;
+        let all_views = self.views(proj, None);
+        let mut out = Vec::new();
+        let mut participant_years: BTreeSet<i32> = BTreeSet::new();
+        for view in all_views
+            .iter()
+            .filter(|v| scope.stream.is_none_or(|s| s == v.id))
+        {
+            let plans = Plans::of(view);
+            dk_minplan::cases(view, &plans, self.params, &mut out);
+            dk_rehab::cases(view, self.params, eval_at, &mut out);
+            dk_rehab::followup_cases(view, self.params, &mut out);
+            dk_flexjob::cases(view, self.params, eval_at, &mut out);
+            match scope.year {
+                Some(y) => se_actionplan::cases(view, self.params, y, eval_at, &mut out),
+                None => {
+                    if let Some(first) = view
+                        .iter()
+                        .find(|f| matches!(f.data, EventData::ParticipantEnrolled { .. }))
+                    {
+                        for y in cal.year(first.effective_at)..=cal.year(eval_at) {
+                            se_actionplan::cases(view, self.params, y, eval_at, &mut out);
+                        }
+                    }
+                }
+            }
+            for f in view.iter() {
+                if matches!(f.data, EventData::FollowupHeld { .. }) {
+                    participant_years.insert(cal.year(f.effective_at));
+                }
+            }
+        }
+        // Standard wording compares follow-ups across the municipality's streams, a year at a time.
+        let years: Vec<i32> = match scope.year {
+            Some(y) => vec![y],
+            None => participant_years.into_iter().collect(),
+        };
+        for y in years {
+            let mut wording = Vec::new();
+            dk_rehab::standard_wording(
+                &all_views,
+                self.params,
+                cal.start_of_year(y),
+                cal.end_of_year(y),
+                &mut wording,
+            );
+            out.extend(
+                wording
+                    .into_iter()
+                    .filter(|c| scope.stream.is_none_or(|s| s == c.stream)),
+            );
+        }
+        out.retain(|c| {
+            scope.year.is_none_or(|y| c.date.year() == y)
+                && c.finding.as_ref().is_none_or(|f| f.at <= eval_at)
+                && cal.start_of(c.date) <= eval_at
+        });
+        out.sort_by(|a, b| (&a.stream, a.date, a.rule).cmp(&(&b.stream, b.date, b.rule)));
+        out
+    }
+
+    /// Findings in the scope, sorted by stream, date and rule.
+    pub fn findings(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Finding> {
+        self.cases(proj, scope)
+            .into_iter()
+            .filter_map(|c| c.finding)
+            .collect()
+    }
+
+    /// Cases examined and findings per rule (`dk.sanction` first: unlawful / all).
+    pub fn summary(&self, sanctions: &[SanctionVerdict], cases: &[Case]) -> Vec<RuleSummary> {
+        RULES
+            .iter()
+            .map(|rule| {
+                let (examined, findings) = if rule.code == catalogue::SANCTION {
+                    (
+                        sanctions.len() as u64,
+                        sanctions.iter().filter(|s| !s.lawful).count() as u64,
+                    )
+                } else {
+                    let of_rule = cases.iter().filter(|c| c.rule == rule.code);
+                    let (n, f) = of_rule.fold((0, 0), |(n, f), c| {
+                        (n + 1, f + u64::from(c.finding.is_some()))
+                    });
+                    (n, f)
+                };
+                RuleSummary {
+                    rule,
+                    examined,
+                    findings,
+                }
+            })
+            .collect()
+    }
+}

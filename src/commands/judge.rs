@@ -1,0 +1,429 @@
+//! `garanti sanctions`, `findings`, `explain` and `rules`: the rules' output contract.
+
+use super::{parse_time, Context};
+use crate::output::{csv, table};
+use crate::{Format, EXIT_FOUND, EXIT_OK};
+use anyhow::{bail, Result};
+use projections::rules::catalogue::{self, Reason};
+use projections::rules::Check;
+use projections::{Evaluation, Finding, Projection, SanctionVerdict, Scope};
+use serde_json::{json, Value};
+
+fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
+    Ok(Evaluation {
+        params: &ctx.params,
+        as_of: as_of.map(|t| parse_time(t, "--as-of")).transpose()?,
+        now: ctx.now,
+    })
+}
+
+fn verdict_word(s: &SanctionVerdict) -> &'static str {
+    if s.lawful {
+        "lawful"
+    } else {
+        "unlawful"
+    }
+}
+
+/// The JSON object of one sanction verdict.
+pub fn sanction_json(ctx: &Context, s: &SanctionVerdict) -> Value {
+    let basis: serde_json::Map<String, Value> = s
+        .reasons
+        .iter()
+        .map(|r| (r.code().to_owned(), Value::from(r.legal_basis())))
+        .collect();
+    json!({
+        "sanction_id": s.sanction_id,
+        "stream": s.stream,
+        "offer_id": s.offer_id,
+        "kind": s.kind.as_str(),
+        "seq": s.seq,
+        "decided_at": ctx.params.calendar.rfc3339(s.decided_at),
+        "verdict": verdict_word(s),
+        "reasons": s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
+        "warnings": s.warnings,
+        "revoked": s.revoked,
+        "evidence": s.evidence,
+        "legal_basis": basis,
+    })
+}
+
+/// The JSON object of one finding.
+pub fn finding_json(ctx: &Context, f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "stream": f.stream,
+        "at": ctx.params.calendar.rfc3339(f.at),
+        "date": f.date.to_string(),
+        "evidence": f.evidence,
+        "legal_basis": f.legal_basis,
+        "message": f.message,
+    })
+}
+
+fn seqs(v: &[u64]) -> String {
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+}
+
+pub fn sanctions(
+    ctx: &Context,
+    year: Option<i32>,
+    stream: Option<&str>,
+    as_of: Option<&str>,
+    format: Format,
+    fail: bool,
+) -> Result<u8> {
+    let eval = evaluation(ctx, as_of)?;
+    let projection = crate::load::projection(ctx)?;
+    let verdicts = eval.sanctions(&projection, Scope { year, stream });
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &verdicts
+                    .iter()
+                    .map(|s| sanction_json(ctx, s))
+                    .collect::<Vec<_>>()
+            )?
+        ),
+        Format::Table | Format::Csv => {
+            let headers = [
+                "sanction_id",
+                "stream",
+                "decided_at",
+                "verdict",
+                "reasons",
+                "warnings",
+                "revoked",
+                "evidence",
+            ];
+            let rows: Vec<Vec<String>> = verdicts
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.sanction_id.clone(),
+                        s.stream.clone(),
+                        ctx.params.calendar.rfc3339(s.decided_at),
+                        verdict_word(s).to_owned(),
+                        s.reasons
+                            .iter()
+                            .map(|r| r.code())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        s.warnings.join(" "),
+                        s.revoked.to_string(),
+                        seqs(&s.evidence),
+                    ]
+                })
+                .collect();
+            if format == Format::Csv {
+                print!("{}", csv(&headers, &rows));
+            } else {
+                print!("{}", table(&headers, &rows));
+                let unlawful = verdicts.iter().filter(|s| !s.lawful).count();
+                println!("{} sanctions, {unlawful} unlawful", verdicts.len());
+            }
+        }
+    }
+    Ok(if fail && verdicts.iter().any(|s| !s.lawful) {
+        EXIT_FOUND
+    } else {
+        EXIT_OK
+    })
+}
+
+pub fn findings(
+    ctx: &Context,
+    year: Option<i32>,
+    rule: Option<&str>,
+    stream: Option<&str>,
+    as_of: Option<&str>,
+    format: Format,
+    fail: bool,
+) -> Result<u8> {
+    if let Some(code) = rule {
+        if catalogue::rule(code).is_none() || code == catalogue::SANCTION {
+            let codes: Vec<&str> = catalogue::RULES
+                .iter()
+                .map(|r| r.code)
+                .filter(|c| *c != catalogue::SANCTION)
+                .collect();
+            bail!("--rule {code:?} is not a finding rule; use one of: {} (sanction verdicts: `garanti sanctions`)", codes.join(", "));
+        }
+    }
+    let eval = evaluation(ctx, as_of)?;
+    let projection = crate::load::projection(ctx)?;
+    let mut found = eval.findings(&projection, Scope { year, stream });
+    found.retain(|f| rule.is_none_or(|r| r == f.rule));
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &found
+                    .iter()
+                    .map(|f| finding_json(ctx, f))
+                    .collect::<Vec<_>>()
+            )?
+        ),
+        Format::Table | Format::Csv => {
+            let headers = ["date", "rule", "stream", "evidence", "message"];
+            let rows: Vec<Vec<String>> = found
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.date.to_string(),
+                        f.rule.to_owned(),
+                        f.stream.clone(),
+                        seqs(&f.evidence),
+                        f.message.clone(),
+                    ]
+                })
+                .collect();
+            if format == Format::Csv {
+                let headers = [
+                    "rule",
+                    "stream",
+                    "at",
+                    "date",
+                    "evidence",
+                    "legal_basis",
+                    "message",
+                ];
+                let rows: Vec<Vec<String>> = found
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.rule.to_owned(),
+                            f.stream.clone(),
+                            ctx.params.calendar.rfc3339(f.at),
+                            f.date.to_string(),
+                            seqs(&f.evidence),
+                            f.legal_basis.to_owned(),
+                            f.message.clone(),
+                        ]
+                    })
+                    .collect();
+                print!("{}", csv(&headers, &rows));
+            } else {
+                print!("{}", table(&headers, &rows));
+                println!("{} findings", found.len());
+            }
+        }
+    }
+    Ok(if fail && !found.is_empty() {
+        EXIT_FOUND
+    } else {
+        EXIT_OK
+    })
+}
+
+fn describe_event(ctx: &Context, projection: &Projection, stream: &str, seq: u64) -> Option<Value> {
+    let f = projection
+        .stream(stream)?
+        .facts
+        .iter()
+        .find(|f| f.seq == seq)?;
+    Some(json!({
+        "seq": seq,
+        "type": f.data.type_name(),
+        "effective_at": ctx.params.calendar.rfc3339(f.effective_at),
+        "recorded_at": ctx.params.calendar.rfc3339(f.recorded),
+    }))
+}
+
+fn check_json(ctx: &Context, projection: &Projection, stream: &str, c: &Check) -> Value {
+    json!({
+        "condition": c.reason.code(),
+        "met": c.met,
+        "detail": c.detail,
+        "legal_basis": c.reason.legal_basis(),
+        "events": c.evidence.iter().filter_map(|s| describe_event(ctx, projection, stream, *s)).collect::<Vec<_>>(),
+    })
+}
+
+/// The explanation of a verdict as JSON (also what the API returns).
+pub fn explanation_json(ctx: &Context, projection: &Projection, s: &SanctionVerdict) -> Value {
+    let mut v = sanction_json(ctx, s);
+    v["checks"] = s
+        .checks
+        .iter()
+        .map(|c| check_json(ctx, projection, &s.stream, c))
+        .collect();
+    v["evidence_events"] = s
+        .evidence
+        .iter()
+        .filter_map(|seq| describe_event(ctx, projection, &s.stream, *seq))
+        .collect();
+    v
+}
+
+pub fn explain(
+    ctx: &Context,
+    sanction_id: &str,
+    as_of: Option<&str>,
+    format: Format,
+) -> Result<u8> {
+    let eval = evaluation(ctx, as_of)?;
+    let projection = crate::load::projection(ctx)?;
+    let Some(s) = eval.sanction(&projection, sanction_id) else {
+        bail!(
+            "no sanction {sanction_id:?} in the ledger{}; `garanti sanctions` lists them",
+            if as_of.is_some() {
+                " as of that time"
+            } else {
+                ""
+            }
+        );
+    };
+    let json = explanation_json(ctx, &projection, &s);
+    if format != Format::Table {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(EXIT_OK);
+    }
+    let cal = &ctx.params.calendar;
+    println!(
+        "Sanction {} on {}: {} for absence from offer {}, decided {}{}",
+        s.sanction_id,
+        s.stream,
+        s.kind,
+        s.offer_id,
+        cal.rfc3339(s.decided_at),
+        s.seq.map(|q| format!(" (seq {q})")).unwrap_or_default()
+    );
+    println!(
+        "Verdict: {}{}",
+        verdict_word(&s).to_uppercase(),
+        if s.revoked { " (revoked since)" } else { "" }
+    );
+    if !s.reasons.is_empty() {
+        println!("\nReasons:");
+        for r in &s.reasons {
+            println!(
+                "  {} - {}.\n      Legal basis: {}",
+                r.code(),
+                r.meaning(),
+                r.legal_basis()
+            );
+        }
+    }
+    println!("\nConditions checked:");
+    for c in &s.checks {
+        println!(
+            "  [{}] {}: {}",
+            if c.met { "met" } else { "NOT MET" },
+            c.reason.code(),
+            c.detail
+        );
+        for e in c
+            .evidence
+            .iter()
+            .filter_map(|seq| describe_event(ctx, &projection, &s.stream, *seq))
+        {
+            println!(
+                "        seq {} {} (effective {}, recorded {})",
+                e["seq"],
+                e["type"].as_str().unwrap_or(""),
+                e["effective_at"].as_str().unwrap_or(""),
+                e["recorded_at"].as_str().unwrap_or("")
+            );
+        }
+    }
+    let skipped: Vec<Reason> = Reason::ALL
+        .iter()
+        .copied()
+        .filter(|r| !s.checks.iter().any(|c| c.reason == *r))
+        .collect();
+    if !skipped.is_empty() {
+        println!(
+            "  (not applicable here: {})",
+            skipped
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("\nEvidence (the events the verdict rests on):");
+    for e in json["evidence_events"].as_array().into_iter().flatten() {
+        println!(
+            "  seq {:<6} {:<26} effective {}  recorded {}",
+            e["seq"],
+            e["type"].as_str().unwrap_or(""),
+            e["effective_at"].as_str().unwrap_or(""),
+            e["recorded_at"].as_str().unwrap_or("")
+        );
+    }
+    for w in &s.warnings {
+        println!("\nWarning: {w}: an event of the evidence was recorded after the decision was recorded; the facts may be true, but a revisor should look at it.");
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn rules(ctx: &Context, at: Option<&str>, format: Format) -> Result<u8> {
+    let date = match at {
+        Some(text) => match projections::event::parse_date(text) {
+            Some(d) => d,
+            None => bail!("--at {text:?} is not a date YYYY-MM-DD"),
+        },
+        None => ctx.params.calendar.date(ctx.now),
+    };
+    let p = &ctx.params;
+    let param_value = |name: &str| -> String {
+        if name == "generic_goals" {
+            format!("{:?}", p.generic_goals)
+        } else {
+            p.at(name, date).to_string()
+        }
+    };
+    match format {
+        Format::Json => {
+            let v = json!({
+                "at": date.to_string(),
+                "time_zone": p.calendar.tz.name(),
+                "rules": catalogue::RULES.iter().map(|r| json!({
+                    "code": r.code, "pack": r.pack, "title": r.title, "legal_basis": r.legal_basis,
+                    "parameters": r.parameters.iter().map(|n| (n.to_string(), json!(param_value(n)))).collect::<serde_json::Map<_, _>>(),
+                })).collect::<Vec<_>>(),
+                "sanction_reasons": Reason::ALL.iter().map(|r| json!({"code": r.code(), "meaning": r.meaning(), "legal_basis": r.legal_basis()})).collect::<Vec<_>>(),
+                "parameters": p.table.values().map(|param| json!({
+                    "name": param.name, "meaning": param.meaning, "value": param.at(date),
+                    "values": param.values.iter().map(|v| json!({"value": v.value, "from": v.from.map(|d| d.to_string()), "until": v.until.map(|d| d.to_string())})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Table | Format::Csv => {
+            let rows: Vec<Vec<String>> = catalogue::RULES
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.code.to_owned(),
+                        r.parameters
+                            .iter()
+                            .map(|n| format!("{n}={}", param_value(n)))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        r.legal_basis.to_owned(),
+                    ]
+                })
+                .collect();
+            let headers = ["rule", "parameters in force", "legal basis"];
+            if format == Format::Csv {
+                print!("{}", csv(&headers, &rows));
+                return Ok(EXIT_OK);
+            }
+            println!(
+                "Rules in force on {date} (time zone {}):\n",
+                p.calendar.tz.name()
+            );
+            print!("{}", table(&headers, &rows));
+            println!("\nReasons a sanction is unlawful (dk.sanction):\n");
+            let reasons: Vec<Vec<String>> = Reason::ALL
+                .iter()
+                .map(|r| vec![r.code().to_owned(), r.legal_basis().to_owned()])
+                .collect();
+            print!("{}", table(&["reason", "legal basis"], &reasons));
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,87 @@
+//! The commands, and what they share: where the data directory is, the parameters, the clock.
+
+pub mod export;
+pub mod import;
+pub mod judge;
+pub mod verify;
+
+use crate::{Cli, StoreArg};
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ledger::{Backend, Ledger};
+use projections::Params;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// What every command may need, read once from the arguments and the environment.
+pub struct Context {
+    pub data: PathBuf,
+    pub store: Option<Backend>,
+    pub params: Params,
+    /// The time of evaluation (ns), read from --now or the clock.
+    pub now: i64,
+    pub quiet: bool,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> Result<Context> {
+        let params = match &cli.rules {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the rules file {}", path.display()))?;
+                Params::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Params::default(),
+        };
+        let now = match &cli.now {
+            Some(t) => parse_time(t, "--now")?,
+            None => ledger::Timestamp::now().unix_nanos,
+        };
+        Ok(Context {
+            data: cli
+                .data
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("garanti-data")),
+            store: cli.store.map(|s| match s {
+                StoreArg::Redb => Backend::Redb,
+                StoreArg::Sled => Backend::Sled,
+            }),
+            params,
+            now,
+            quiet: cli.quiet,
+        })
+    }
+
+    pub fn open(&self) -> Result<Ledger> {
+        Ledger::open(&self.data, self.store)
+            .with_context(|| format!("cannot open the ledger in {}", self.data.display()))
+    }
+
+    /// A progress bar on standard error when it is a terminal and --quiet is not given.
+    pub fn progress(&self, len: Option<u64>, what: &str) -> ProgressBar {
+        let bar = match len {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::new_spinner(),
+        };
+        if self.quiet || !std::io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let template = if len.is_some() {
+            "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)"
+        } else {
+            "{msg} {spinner} {pos} ({per_sec})"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_owned());
+        bar
+    }
+}
+
+/// Parses an RFC 3339 time argument to Unix nanoseconds.
+pub fn parse_time(text: &str, what: &str) -> Result<i64> {
+    ledger::Timestamp::parse_rfc3339(text)
+        .map(|t| t.unix_nanos)
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}

@@ -1,0 +1,226 @@
+//! `garanti`: the one program. It parses arguments and wires the library crates together; the
+//! work is done in `ledger` (the chain and its storage) and `projections` (the rules).
+
+mod commands;
+mod load;
+mod output;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes: 0 ok, 1 a verification or rule failure was found, 2 an operational error.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FOUND: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "garanti",
+    version,
+    about = "Compliance ledger for Danish jobcentres and their auditors",
+    long_about = "Garanti records every Min Plan edit, publication, offer start, absence and sanction decision in an \
+append-only, BLAKE3 hash-chained log, and judges afterwards whether each sanction was lawful and what an auditor \
+would find (../shared/spec/RULES.md).\n\nExit codes: 0 ok; 1 a verification or rule failure was found (a broken \
+chain, or findings with --fail); 2 an operational error (bad input, unreadable data directory, ...).",
+    after_help = "Start with `garanti import FILE`, then `garanti verify`, `garanti sanctions --year Y` and \
+`garanti findings --year Y`. Every command has --help."
+)]
+pub struct Cli {
+    /// Data directory of the ledger [default: ./garanti-data]
+    #[arg(long, global = true, env = "GARANTI_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Storage backend; an existing data directory keeps the one it was made with [default: redb]
+    #[arg(long, global = true, value_enum, value_name = "BACKEND")]
+    store: Option<StoreArg>,
+    /// Rule parameters (TOML) over the built-in defaults of RULES.md; see docs/RULES-NOTES.md
+    #[arg(long, global = true, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Evaluate as if the clock said this (RFC 3339); deadlines after it have not passed [default: the clock]
+    #[arg(long, global = true, value_name = "TIME")]
+    now: Option<String>,
+    /// No progress bars
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreArg {
+    /// redb 4 (default): durable on commit
+    Redb,
+    /// sled 0.34: flushed before an append is acknowledged
+    Sled,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import events (JSON Lines of EVENTS.md) from a file or `-` for standard input
+    ///
+    /// The whole file is one atomic batch unless --batch is given. Malformed events are refused with
+    /// the line and field, and nothing of the batch is written. Re-running an import skips the
+    /// batches that are already in (the same file with the same --batch), so an interrupted import
+    /// can simply be run again.
+    Import {
+        /// JSON Lines file, or `-` for standard input
+        file: String,
+        /// Commit every N events (each batch atomic and durable); for files too large for one batch
+        #[arg(long, value_name = "N")]
+        batch: Option<usize>,
+        /// Import even batches that were imported before
+        #[arg(long)]
+        no_resume: bool,
+        /// Print one JSON line per committed batch on standard output (for scripts)
+        #[arg(long)]
+        report_batches: bool,
+    },
+    /// Export records as JSON Lines with every ledger field and the stored bytes (docs/FORMAT.md)
+    Export {
+        /// First seq to export
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        from: u64,
+        /// Last seq to export (inclusive) [default: the head]
+        #[arg(long, value_name = "SEQ")]
+        to: Option<u64>,
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Walk the hash chain; exit 1 naming the first bad seq
+    Verify {
+        /// Verify an export file instead of the data directory (no store needed)
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+    },
+    /// Print the chain head: the last record's seq and hash
+    Head {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Verdicts on sanctions (dk.sanction): lawful or unlawful, with reasons and evidence
+    Sanctions {
+        /// Only sanctions decided in this year (local time)
+        #[arg(long)]
+        year: Option<i32>,
+        /// Only this stream (case)
+        #[arg(long)]
+        stream: Option<String>,
+        /// Judge with only what had been recorded by this time (RFC 3339)
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Exit 1 if any sanction is unlawful
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Audit findings of every rule of RULES.md (one sentence each, with evidence and legal basis)
+    Findings {
+        /// Findings dated in this year, judged at its end (or now, if earlier)
+        #[arg(long)]
+        year: Option<i32>,
+        /// Only this rule code, e.g. dk.minplan.goal_deficient
+        #[arg(long, value_name = "CODE")]
+        rule: Option<String>,
+        /// Only this stream (case)
+        #[arg(long)]
+        stream: Option<String>,
+        /// Judge with only what had been recorded by this time (RFC 3339)
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Exit 1 if there are findings
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Explain one sanction's verdict: every condition checked, the events it rests on, the law
+    Explain {
+        sanction_id: String,
+        /// Judge with only what had been recorded by this time (RFC 3339)
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// `table` prints the explanation in words
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the rules, their legal bases and the parameter values in force
+    Rules {
+        /// The date the parameter values are shown for [default: today]
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let ctx = commands::Context::new(&cli)?;
+    match cli.command {
+        Command::Import {
+            file,
+            batch,
+            no_resume,
+            report_batches,
+        } => commands::import::run(&ctx, &file, batch, !no_resume, report_batches),
+        Command::Export { from, to, out } => commands::export::run(&ctx, from, to, out.as_deref()),
+        Command::Verify { export } => commands::verify::run(&ctx, export.as_deref()),
+        Command::Head { format } => commands::verify::head(&ctx, format),
+        Command::Sanctions {
+            year,
+            stream,
+            as_of,
+            format,
+            fail,
+        } => commands::judge::sanctions(
+            &ctx,
+            year,
+            stream.as_deref(),
+            as_of.as_deref(),
+            format,
+            fail,
+        ),
+        Command::Findings {
+            year,
+            rule,
+            stream,
+            as_of,
+            format,
+            fail,
+        } => commands::judge::findings(
+            &ctx,
+            year,
+            rule.as_deref(),
+            stream.as_deref(),
+            as_of.as_deref(),
+            format,
+            fail,
+        ),
+        Command::Explain {
+            sanction_id,
+            as_of,
+            format,
+        } => commands::judge::explain(&ctx, &sanction_id, as_of.as_deref(), format),
+        Command::Rules { at, format } => commands::judge::rules(&ctx, at.as_deref(), format),
+    }
+}

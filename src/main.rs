@@ -153,6 +153,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Measure import, verify and replay on generated events against raw baselines of the same run
+    ///
+    /// Uses a temporary directory (removed afterwards) and --store's backend. Figures for
+    /// BENCHMARKS.md: `garanti bench --events 1000000` and `garanti --store sled bench ...`.
+    Bench {
+        /// How many events to generate
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Events per durable batch
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Seed of the generated history
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// List the rules, their legal bases and the parameter values in force
     Rules {
         /// The date the parameter values are shown for [default: today]
@@ -221,6 +236,11 @@ fn run(cli: Cli) -> Result<u8> {
             as_of,
             format,
         } => commands::judge::explain(&ctx, &sanction_id, as_of.as_deref(), format),
+        Command::Bench {
+            events,
+            batch,
+            seed,
+        } => commands::bench::run(&ctx, events, batch, seed),
         Command::Rules { at, format } => commands::judge::rules(&ctx, at.as_deref(), format),
     }
 }

@@ -1,7 +1,8 @@
 //! Verifying an export file without a store: the chain rule, and that every JSON field of a line
 //! says what the record's stored bytes say.
 
-use crate::record::{decode, Hash, Timestamp, GENESIS_PREV_HASH};
+use crate::interchange::{export_line, export_trailer};
+use crate::record::{decode, Hash, Timestamp};
 use crate::verify::{ChainChecker, ChainFault, FaultKind};
 use serde_json::Value;
 use std::io::BufRead;
@@ -15,11 +16,26 @@ pub struct ExportCheck {
     pub records: u64,
 }
 
-fn hash_field(obj: &serde_json::Map<String, Value>, name: &str) -> Result<Hash, String> {
-    let text = obj
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("`{name}` is missing or not a string"))?;
+/// The fields of an export line that the chain check needs; strings borrowed from the line.
+#[derive(serde::Deserialize)]
+struct LineFields<'a> {
+    seq: Option<u64>,
+    #[serde(borrow)]
+    prev_hash: Option<&'a str>,
+    #[serde(borrow)]
+    hash: Option<&'a str>,
+    #[serde(borrow)]
+    record: Option<&'a str>,
+    export_end: Option<ExportEnd>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExportEnd {
+    records: Option<u64>,
+}
+
+fn hash_field(text: Option<&str>, name: &str) -> Result<Hash, String> {
+    let text = text.ok_or_else(|| format!("`{name}` is missing or not a string"))?;
     let bytes = hex::decode(text).map_err(|e| format!("`{name}` is not hex: {e}"))?;
     bytes
         .try_into()
@@ -86,38 +102,37 @@ pub fn verify_export(reader: impl BufRead) -> Result<ExportCheck, ChainFault> {
         if ended {
             return Err(fault("a record follows the export_end line".into()));
         }
-        let value: Value = serde_json::from_str(&line)
-            .map_err(|e| fault(format!("not JSON ({e}); the file may be cut off")))?;
-        let Value::Object(obj) = value else {
-            return Err(fault("not a JSON object".into()));
-        };
-        if let Some(end) = obj.get("export_end") {
-            let count = end.get("records").and_then(Value::as_u64);
+        // Only the chain fields are read here; the rest of the line is checked by comparing the
+        // whole line with what `garanti export` writes for the record.
+        let fields: LineFields<'_> = serde_json::from_str(&line).map_err(|e| {
+            fault(format!(
+                "not a JSON object of an export ({e}); the file may be cut off"
+            ))
+        })?;
+        if let Some(end) = fields.export_end {
             let seen = checker.as_ref().map_or(0, ChainChecker::count);
-            if count != Some(seen) {
+            if end.records != Some(seen) {
                 return Err(fault(format!(
-                    "export_end says {count:?} records, the file holds {seen}"
+                    "export_end says {:?} records, the file holds {seen}",
+                    end.records
                 )));
             }
-            let last_hash = end.get("last_hash").and_then(Value::as_str);
             let head = checker.as_ref().and_then(ChainChecker::head);
-            if last_hash != head.map(|h| h.hash_hex()).as_deref() {
+            if line != export_trailer(seen, head.as_ref().map(|h| (h.seq, &h.hash))) {
                 return Err(fault(
-                    "export_end's last_hash is not the last record's hash".into(),
+                    "export_end does not name the last record's seq and hash".into(),
                 ));
             }
             ended = true;
             continue;
         }
-        let seq = obj
-            .get("seq")
-            .and_then(Value::as_u64)
+        let seq = fields
+            .seq
             .ok_or_else(|| fault("`seq` is missing or not a whole number".into()))?;
-        let prev = hash_field(&obj, "prev_hash").map_err(&fault)?;
-        let hash = hash_field(&obj, "hash").map_err(&fault)?;
-        let bytes = obj
-            .get("record")
-            .and_then(Value::as_str)
+        let prev = hash_field(fields.prev_hash, "prev_hash").map_err(&fault)?;
+        let hash = hash_field(fields.hash, "hash").map_err(&fault)?;
+        let bytes = fields
+            .record
             .ok_or_else(|| fault("`record` is missing".into()))
             .and_then(|t| hex::decode(t).map_err(|e| fault(format!("`record` is not hex: {e}"))))?;
         let c = checker.get_or_insert_with(|| {
@@ -128,20 +143,29 @@ pub fn verify_export(reader: impl BufRead) -> Result<ExportCheck, ChainFault> {
                 ChainChecker::starting_at(seq, prev)
             }
         });
-        if c.count() == 0 && seq == 0 && prev != GENESIS_PREV_HASH {
+        c.check(seq, &prev, &hash, &bytes)?;
+        let record = crate::record::StoredRecord {
+            seq,
+            prev_hash: prev,
+            hash,
+            bytes,
+        };
+        // The line is a function of the record: any other spelling of the same values (upper-case
+        // hex, another offset notation, reordered keys) is a changed export too.
+        let canonical = record.view().map(|view| export_line(&record, &view));
+        if canonical.as_deref() != Ok(line.as_str()) {
+            let obj = match serde_json::from_str::<Value>(&line) {
+                Ok(Value::Object(obj)) => obj,
+                _ => serde_json::Map::new(),
+            };
+            let why = fields_match(&obj, &record.bytes).err().unwrap_or_else(|| {
+                "the line is not as `garanti export` writes this record (it was edited)".into()
+            });
             return Err(ChainFault {
-                seq: 0,
-                kind: FaultKind::BrokenLink {
-                    stored: hex::encode(prev),
-                    expected: hex::encode(GENESIS_PREV_HASH),
-                },
+                seq,
+                kind: FaultKind::Export(format!("line {line_no}: {why}")),
             });
         }
-        c.check(seq, &prev, &hash, &bytes)?;
-        fields_match(&obj, &bytes).map_err(|m| ChainFault {
-            seq,
-            kind: FaultKind::Export(format!("line {line_no}: {m}")),
-        })?;
     }
     let records = checker.as_ref().map_or(0, ChainChecker::count);
     if !ended {

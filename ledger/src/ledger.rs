@@ -1,7 +1,9 @@
 //! The ledger: a data directory, one writer, appends that are all-or-nothing and durable before they
 //! are acknowledged, and reads by seq, by stream and of the head.
 
-use crate::record::{seal, Head, NewEvent, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH};
+use crate::record::{
+    seal, Hash, Head, NewEvent, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH,
+};
 use crate::storage::{self, Backend, CommitBatch, PendingRecord, RawRecord, Storage, StoreError};
 use crate::verify::{ChainChecker, ChainFault, FaultKind};
 use std::collections::HashMap;
@@ -302,33 +304,83 @@ impl Ledger {
     }
 
     /// Walks the whole chain from genesis and compares its end with the stored head.
-    /// `progress` is called with the number of records checked so far, every 65,536 records.
+    /// `progress` is called with the number of records checked so far, from time to time.
+    ///
+    /// The chain is checked in as many segments as there are cores, one thread each: every record
+    /// carries its `prev_hash`, so each segment checks its own records and links, and the links
+    /// between segments are checked at the end. The first fault in seq order is reported.
     pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<Verdict, LedgerError> {
-        let mut checker = ChainChecker::from_genesis();
-        let mut fault = None;
-        self.storage.scan(0, u64::MAX, &mut |raw: RawRecord<'_>| {
-            let result = match raw.split() {
-                Some((prev, hash, bytes)) => checker.check(raw.key, prev, hash, bytes),
-                None => Err(ChainFault {
-                    seq: raw.key,
-                    kind: FaultKind::TooShort,
-                }),
-            };
-            if let Err(f) = result {
-                fault = Some(f);
-                return false;
-            }
-            if checker.count() % 65_536 == 0 {
-                progress(checker.count());
-            }
-            true
-        })?;
-        if let Some(f) = fault {
-            return Ok(Verdict::Broken(f));
-        }
-        progress(checker.count());
         let stored_head = self.storage.head()?;
-        let found = checker.head();
+        let end = stored_head.map_or(0, |h| h.seq + 1);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let per = (end / threads).max(65_536);
+        let mut bounds: Vec<(u64, u64)> = (0..threads)
+            .map(|i| {
+                (
+                    i * per,
+                    if i + 1 == threads {
+                        u64::MAX
+                    } else {
+                        (i + 1) * per
+                    },
+                )
+            })
+            .filter(|(from, _)| *from < end.max(1))
+            .collect();
+        if let Some(last) = bounds.last_mut() {
+            last.1 = u64::MAX;
+        }
+        let checked = std::sync::atomic::AtomicU64::new(0);
+        let storage = self.storage.as_ref();
+        let segments: Vec<Result<Segment, StoreError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|&(from, to)| {
+                    let checked = &checked;
+                    scope.spawn(move || verify_segment(storage, from, to, checked))
+                })
+                .collect();
+            // Report progress from this thread while the segments run.
+            while !handles.iter().all(|h| h.is_finished()) {
+                progress(checked.load(std::sync::atomic::Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Backend("a verify thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut checker_head: Option<Head> = None;
+        let mut count = 0u64;
+        for segment in segments {
+            let segment = segment?;
+            // The segment's first record must link to the previous segment's last.
+            if let Some((first_seq, first_prev)) = segment.first {
+                let expected = checker_head.map_or(GENESIS_PREV_HASH, |h| h.hash);
+                if first_prev != expected {
+                    return Ok(Verdict::Broken(ChainFault {
+                        seq: first_seq,
+                        kind: FaultKind::BrokenLink {
+                            stored: hex::encode(first_prev),
+                            expected: hex::encode(expected),
+                        },
+                    }));
+                }
+            }
+            if let Some(f) = segment.fault {
+                return Ok(Verdict::Broken(f));
+            }
+            count += segment.count;
+            if segment.head.is_some() {
+                checker_head = segment.head;
+            }
+        }
+        progress(count);
+        let found = checker_head;
         match (stored_head, found) {
             (None, None) => {}
             (Some(h), f) if f.map(|f| f.seq) != Some(h.seq) => {
@@ -353,9 +405,57 @@ impl Ledger {
         }
         Ok(Verdict::Intact {
             head: found,
-            records: checker.count(),
+            records: count,
         })
     }
+}
+
+/// What one verify thread found in its segment of the chain.
+struct Segment {
+    /// Seq and stored prev_hash of the segment's first record.
+    first: Option<(u64, Hash)>,
+    head: Option<Head>,
+    count: u64,
+    fault: Option<ChainFault>,
+}
+
+fn verify_segment(
+    storage: &dyn Storage,
+    from: u64,
+    to: u64,
+    checked: &std::sync::atomic::AtomicU64,
+) -> Result<Segment, StoreError> {
+    let mut checker: Option<ChainChecker> = None;
+    let mut first = None;
+    let mut fault = None;
+    storage.scan(from, to, &mut |raw: RawRecord<'_>| {
+        let Some((prev, hash, bytes)) = raw.split() else {
+            fault = Some(ChainFault {
+                seq: raw.key,
+                kind: FaultKind::TooShort,
+            });
+            return false;
+        };
+        let c = checker.get_or_insert_with(|| {
+            first = Some((raw.key, *prev));
+            // A segment trusts its first prev_hash; the caller checks it against the segment before.
+            ChainChecker::starting_at(from, if from == 0 { GENESIS_PREV_HASH } else { *prev })
+        });
+        if let Err(f) = c.check(raw.key, prev, hash, bytes) {
+            fault = Some(f);
+            return false;
+        }
+        if c.count() % 4096 == 0 {
+            checked.fetch_add(4096, std::sync::atomic::Ordering::Relaxed);
+        }
+        true
+    })?;
+    Ok(Segment {
+        first,
+        head: checker.as_ref().and_then(ChainChecker::head),
+        count: checker.as_ref().map_or(0, ChainChecker::count),
+        fault,
+    })
 }
 
 /// The state of one group commit being assembled.
@@ -370,29 +470,48 @@ struct Group<'a> {
 }
 
 impl Group<'_> {
-    fn version(&self, stream: &str) -> Result<u64, AppendError> {
-        match self.versions.get(stream) {
-            Some(v) => Ok(*v),
-            None => self
-                .storage
-                .stream_version(stream)
-                .map_err(|e| AppendError::Storage(e.to_string())),
-        }
-    }
-
-    fn key(&self, key: &str) -> Result<Option<u64>, AppendError> {
-        match self.keys.get(key) {
-            Some(seq) => Ok(Some(*seq)),
-            None => self
-                .storage
-                .key(key)
-                .map_err(|e| AppendError::Storage(e.to_string())),
-        }
+    fn storage_err(e: StoreError) -> AppendError {
+        AppendError::Storage(e.to_string())
     }
 
     fn try_add(&mut self, append: Append) -> Result<Receipt, AppendError> {
+        // Read what this batch needs from storage in two transactions: the versions of its streams
+        // and the keys of its constraints that earlier batches of the group did not settle.
+        let mut streams: Vec<&str> = append
+            .events
+            .iter()
+            .map(|e| e.stream.as_str())
+            .chain(append.expected_versions.iter().map(|(s, _)| s.as_str()))
+            .filter(|s| !self.versions.contains_key(*s))
+            .collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let stored = self
+            .storage
+            .stream_versions(&streams)
+            .map_err(Self::storage_err)?;
+        let mut versions: HashMap<&str, u64> = streams.into_iter().zip(stored).collect();
+        for (s, v) in &self.versions {
+            versions.insert(s.as_str(), *v);
+        }
+        let mut key_names: Vec<&str> = append
+            .constraints
+            .iter()
+            .map(|c| match c {
+                Constraint::Unique { key, .. } | Constraint::Exists { key, .. } => key.as_str(),
+            })
+            .filter(|k| !self.keys.contains_key(*k))
+            .collect();
+        key_names.sort_unstable();
+        key_names.dedup();
+        let stored = self.storage.keys(&key_names).map_err(Self::storage_err)?;
+        let mut keys: HashMap<&str, Option<u64>> = key_names.into_iter().zip(stored).collect();
+        for (k, seq) in &self.keys {
+            keys.insert(k.as_str(), Some(*seq));
+        }
+
         for (stream, expected) in &append.expected_versions {
-            let current = self.version(stream)?;
+            let current = versions.get(stream.as_str()).copied().unwrap_or(0);
             if current != *expected {
                 return Err(AppendError::VersionConflict {
                     stream: stream.clone(),
@@ -402,8 +521,8 @@ impl Group<'_> {
             }
         }
         let first_seq = self.head.map_or(0, |h| h.seq + 1);
-        // Keys claimed by this batch so far, with the seq of the claiming record.
-        let mut claimed: HashMap<&str, u64> = HashMap::new();
+        // Keys claimed by this batch, with the seq of the claiming record.
+        let mut claimed: Vec<(&str, u64)> = Vec::new();
         let mut constraints: Vec<&Constraint> = append.constraints.iter().collect();
         constraints.sort_by_key(|c| match c {
             Constraint::Unique { event, .. } | Constraint::Exists { event, .. } => *event,
@@ -416,18 +535,16 @@ impl Group<'_> {
                     field,
                     message,
                 } => {
-                    let taken = match claimed.get(key.as_str()) {
-                        Some(seq) => Some(*seq),
-                        None => self.key(key)?,
-                    };
-                    if let Some(seq) = taken {
+                    if let Some(Some(seq)) = keys.get(key.as_str()) {
                         return Err(AppendError::Constraint {
                             event: *event,
                             field: field.clone(),
                             message: format!("{message} (seq {seq})"),
                         });
                     }
-                    claimed.insert(key, first_seq + *event as u64);
+                    let seq = first_seq + *event as u64;
+                    keys.insert(key, Some(seq));
+                    claimed.push((key, seq));
                 }
                 Constraint::Exists {
                     key,
@@ -435,11 +552,7 @@ impl Group<'_> {
                     field,
                     message,
                 } => {
-                    let found = match claimed.get(key.as_str()) {
-                        Some(_) => true,
-                        None => self.key(key)?.is_some(),
-                    };
-                    if !found {
+                    if !matches!(keys.get(key.as_str()), Some(Some(_))) {
                         return Err(AppendError::Constraint {
                             event: *event,
                             field: field.clone(),
@@ -449,21 +562,22 @@ impl Group<'_> {
                 }
             }
         }
-        // Read every stream version first, so that a storage error leaves the group untouched.
-        let mut versions: Vec<u64> = Vec::with_capacity(append.events.len());
         let mut batch_versions: HashMap<&str, u64> = HashMap::new();
+        let mut event_versions: Vec<u64> = Vec::with_capacity(append.events.len());
         for event in &append.events {
-            let v = match batch_versions.get(event.stream.as_str()) {
-                Some(v) => v + 1,
-                None => self.version(&event.stream)? + 1,
-            };
+            let v = batch_versions
+                .get(event.stream.as_str())
+                .or_else(|| versions.get(event.stream.as_str()))
+                .copied()
+                .unwrap_or(0)
+                + 1;
             batch_versions.insert(&event.stream, v);
-            versions.push(v);
+            event_versions.push(v);
         }
         // Accepted: seal the records onto the chain.
         let mut positions = Vec::with_capacity(append.events.len());
         let mut prev = self.head.map_or(GENESIS_PREV_HASH, |h| h.hash);
-        for (i, (event, version)) in append.events.iter().zip(versions).enumerate() {
+        for (i, (event, version)) in append.events.iter().zip(event_versions).enumerate() {
             let seq = first_seq + i as u64;
             let bytes = RecordView {
                 seq,

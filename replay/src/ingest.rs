@@ -62,6 +62,202 @@ pub fn append_of(events: Vec<Checked>, appended_by: &str, appended_at: Timestamp
     }
 }
 
+/// Errors shown for a batch before giving up; the rest are counted.
+pub const MAX_ERRORS_SHOWN: usize = 20;
+
+/// Why an import stopped. Every batch before the failing one is durable; nothing of it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{count} malformed event(s); nothing of this batch was written:\n  {}{}", shown.join("\n  "), if *count > shown.len() { format!("\n  ... and {} more", count - shown.len()) } else { String::new() })]
+    Malformed { count: usize, shown: Vec<String> },
+    #[error("line {line}: field `{field}`: {message}; nothing of this batch was written")]
+    Refused {
+        line: usize,
+        field: String,
+        message: String,
+    },
+    #[error("cannot read the input after line {line}: {source}")]
+    Read { line: usize, source: std::io::Error },
+    #[error(transparent)]
+    Append(#[from] ledger::AppendError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    pub imported: u64,
+    /// Events of batches that an earlier run had imported already.
+    pub skipped: u64,
+    pub first_seq: Option<u64>,
+    pub batches: u64,
+    pub lines: usize,
+}
+
+/// One committed batch, as reported while importing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchDone {
+    pub batch: u64,
+    pub events: u64,
+    pub last_line: usize,
+    pub head: ledger::Head,
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Events per atomic batch (usize::MAX: the whole input is one batch).
+    pub batch: usize,
+    /// Skip batches that an earlier run imported (named by the BLAKE3 of the input up to their end).
+    pub resume: bool,
+    pub appended_by: String,
+}
+
+/// One batch read and checked, on its way to the ledger.
+struct ReadBatch {
+    lines: Vec<usize>,
+    events: Vec<Checked>,
+    /// BLAKE3 of the input up to the end of this batch: names the batch for resuming.
+    marker: String,
+    /// Lines read so far.
+    last_line: usize,
+    eof: bool,
+}
+
+/// Reads and checks the next batch.
+fn read_batch(
+    reader: &mut impl std::io::BufRead,
+    batch_size: usize,
+    prefix: &mut blake3::Hasher,
+    line_no: &mut usize,
+) -> Result<ReadBatch, ImportError> {
+    let mut line = String::new();
+    let mut lines: Vec<usize> = Vec::new();
+    let mut events: Vec<Checked> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    let mut errors = 0usize;
+    let mut eof = false;
+    while lines.len() + errors < batch_size {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|source| ImportError::Read {
+                line: *line_no,
+                source,
+            })?;
+        if n == 0 {
+            eof = true;
+            break;
+        }
+        *line_no += 1;
+        prefix.update(line.as_bytes());
+        if line.trim().is_empty() {
+            continue;
+        }
+        match check_line(line.trim_end_matches(['\n', '\r'])) {
+            Ok(c) => {
+                lines.push(*line_no);
+                events.push(c);
+            }
+            Err(e) => {
+                errors += 1;
+                if shown.len() < MAX_ERRORS_SHOWN {
+                    shown.push(format!("line {line_no}: {e}"));
+                }
+            }
+        }
+    }
+    if errors > 0 {
+        return Err(ImportError::Malformed {
+            count: errors,
+            shown,
+        });
+    }
+    Ok(ReadBatch {
+        lines,
+        events,
+        marker: format!("import|{}", prefix.clone().finalize().to_hex()),
+        last_line: *line_no,
+        eof,
+    })
+}
+
+/// Imports JSON Lines: checks each batch whole, then appends it atomically and durably. Reading and
+/// checking the next batch overlaps with appending the current one (two threads).
+pub fn import(
+    ledger: &ledger::Ledger,
+    mut reader: impl std::io::BufRead + Send,
+    options: &ImportOptions,
+    on_batch: &mut dyn FnMut(&BatchDone),
+) -> Result<ImportStats, ImportError> {
+    let batch_size = options.batch.max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBatch, ImportError>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut prefix = blake3::Hasher::new();
+            let mut line_no = 0usize;
+            loop {
+                let batch = read_batch(&mut reader, batch_size, &mut prefix, &mut line_no);
+                let stop = !matches!(&batch, Ok(b) if !b.eof);
+                // The appender stops receiving after a failure; then there is nothing left to do.
+                if tx.send(batch).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        let mut stats = ImportStats::default();
+        for batch in rx {
+            let batch = batch?;
+            stats.lines = batch.last_line;
+            if batch.events.is_empty() {
+                break;
+            }
+            stats.batches += 1;
+            let count = batch.events.len() as u64;
+            if options.resume && ledger.key(&batch.marker)?.is_some() {
+                stats.skipped += count;
+                continue;
+            }
+            let mut append = append_of(batch.events, &options.appended_by, Timestamp::now());
+            if options.resume {
+                append.constraints.push(Constraint::Unique {
+                    key: batch.marker,
+                    event: 0,
+                    field: String::new(),
+                    message: "this batch was imported concurrently by another run".into(),
+                });
+            }
+            let lines = batch.lines;
+            let receipt = ledger.append(append).map_err(|e| match e {
+                ledger::AppendError::Constraint {
+                    event,
+                    field,
+                    message,
+                } => ImportError::Refused {
+                    line: lines.get(event).copied().unwrap_or(0),
+                    field,
+                    message,
+                },
+                other => ImportError::Append(other),
+            })?;
+            stats.imported += count;
+            if stats.first_seq.is_none() {
+                stats.first_seq = receipt.positions.first().map(|p| p.0);
+            }
+            if let Some(head) = receipt.head {
+                on_batch(&BatchDone {
+                    batch: stats.batches,
+                    events: count,
+                    last_line: batch.last_line,
+                    head,
+                });
+            }
+        }
+        Ok(stats)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

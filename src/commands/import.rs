@@ -2,21 +2,9 @@
 
 use super::Context;
 use crate::EXIT_OK;
-use anyhow::{anyhow, bail, Context as _, Result};
-use ledger::{AppendError, Constraint, Ledger, Timestamp};
-use replay::ingest::{append_of, check_line, Checked};
-use std::io::{BufRead, BufReader, Read};
-
-/// Errors shown before giving up on a batch; the rest are counted.
-const MAX_ERRORS_SHOWN: usize = 20;
-
-/// The lines of one batch: their line numbers and checked events.
-struct Batch {
-    lines: Vec<usize>,
-    events: Vec<Checked>,
-    /// BLAKE3 of the input up to the end of this batch: names the batch for resuming.
-    prefix_hash: String,
-}
+use anyhow::{bail, Context as _, Result};
+use replay::ingest::{import, ImportError, ImportOptions};
+use std::io::{BufReader, Read};
 
 pub fn run(
     ctx: &Context,
@@ -28,8 +16,8 @@ pub fn run(
     if batch == Some(0) {
         bail!("--batch must be at least 1");
     }
-    let (reader, len): (Box<dyn Read>, Option<u64>) = if file == "-" {
-        (Box::new(std::io::stdin().lock()), None)
+    let (reader, len): (Box<dyn Read + Send>, Option<u64>) = if file == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
         let f = std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?;
         let len = f.metadata().ok().map(|m| m.len());
@@ -37,95 +25,43 @@ pub fn run(
     };
     let ledger = ctx.open()?;
     let bar = ctx.progress(len, "importing");
-    let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(reader));
-    let batch_size = batch.unwrap_or(usize::MAX);
-    let mut prefix = blake3::Hasher::new();
-    let mut line_no = 0usize;
-    let (mut imported, mut skipped, mut batches) = (0u64, 0u64, 0u64);
-    let mut first_seq = None;
-    let mut line = String::new();
-    loop {
-        // Read and check one batch.
-        let mut current = Batch {
-            lines: Vec::new(),
-            events: Vec::new(),
-            prefix_hash: String::new(),
-        };
-        let mut errors: Vec<String> = Vec::new();
-        let mut error_count = 0usize;
-        let mut eof = false;
-        while current.lines.len() + error_count < batch_size {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .with_context(|| format!("cannot read {file} after line {line_no}"))?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            line_no += 1;
-            prefix.update(line.as_bytes());
-            if line.trim().is_empty() {
-                continue;
-            }
-            match check_line(line.trim_end_matches(['\n', '\r'])) {
-                Ok(c) => {
-                    current.lines.push(line_no);
-                    current.events.push(c);
-                }
-                Err(e) => {
-                    error_count += 1;
-                    if errors.len() < MAX_ERRORS_SHOWN {
-                        errors.push(format!("line {line_no}: {e}"));
-                    }
-                }
-            }
-        }
-        if error_count > 0 {
-            bar.finish_and_clear();
-            let more = error_count.saturating_sub(errors.len());
-            let already = if imported > 0 {
-                format!("\n{imported} events of earlier batches were imported; after fixing the file, re-run the same command: they are skipped.")
-            } else {
-                String::new()
-            };
-            bail!(
-                "{error_count} malformed event(s); nothing of this batch was written:\n  {}{}{already}",
-                errors.join("\n  "),
-                if more > 0 { format!("\n  ... and {more} more") } else { String::new() }
+    let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(reader));
+    let options = ImportOptions {
+        batch: batch.unwrap_or(usize::MAX),
+        resume,
+        appended_by: "cli".into(),
+    };
+    let mut imported_so_far = 0u64;
+    let result = import(&ledger, reader, &options, &mut |done| {
+        imported_so_far += done.events;
+        if report_batches {
+            println!(
+                "{{\"batch\":{},\"events\":{},\"last_line\":{},\"head_seq\":{},\"head_hash\":\"{}\"}}",
+                done.batch,
+                done.events,
+                done.last_line,
+                done.head.seq,
+                done.head.hash_hex()
             );
         }
-        if current.events.is_empty() {
-            break;
-        }
-        current.prefix_hash = prefix.clone().finalize().to_hex().to_string();
-        batches += 1;
-        let count = current.events.len() as u64;
-        match append_batch(&ledger, current, resume)? {
-            Some((seq, receipt_head)) => {
-                imported += count;
-                first_seq.get_or_insert(seq);
-                if report_batches {
-                    println!(
-                        "{{\"batch\":{batches},\"events\":{count},\"last_line\":{line_no},\"head_seq\":{},\"head_hash\":\"{}\"}}",
-                        receipt_head.seq,
-                        receipt_head.hash_hex()
-                    );
-                }
-            }
-            None => skipped += count,
-        }
-        if eof {
-            break;
-        }
-    }
+    });
     bar.finish_and_clear();
-    if skipped > 0 {
-        println!("skipped {skipped} events already imported by an earlier run of this file (use --no-resume to import them again)");
+    let stats = match result {
+        Ok(stats) => stats,
+        Err(e @ (ImportError::Malformed { .. } | ImportError::Refused { .. }))
+            if imported_so_far > 0 =>
+        {
+            bail!("{e}\n{imported_so_far} events of earlier batches were imported; fix the file and run the same command again: they are skipped")
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("importing {file}"))),
+    };
+    if stats.skipped > 0 {
+        println!("skipped {} events already imported by an earlier run of this input (--no-resume imports them again)", stats.skipped);
     }
-    match (ledger.head(), first_seq) {
+    match (ledger.head(), stats.first_seq) {
         (Some(head), Some(first)) => println!(
-            "imported {imported} events (seq {first}..={}); head seq {} hash {}",
+            "imported {} events (seq {first}..={}); head seq {} hash {}",
+            stats.imported,
             head.seq,
             head.seq,
             head.hash_hex()
@@ -138,44 +74,4 @@ pub fn run(
         (None, _) => println!("imported 0 events; the ledger is empty"),
     }
     Ok(EXIT_OK)
-}
-
-/// Appends one batch unless it was imported before; returns its first seq and the new head.
-fn append_batch(
-    ledger: &Ledger,
-    batch: Batch,
-    resume: bool,
-) -> Result<Option<(u64, ledger::Head)>> {
-    let marker = format!("import|{}", batch.prefix_hash);
-    if resume && ledger.key(&marker)?.is_some() {
-        return Ok(None);
-    }
-    let lines = batch.lines;
-    let mut append = append_of(batch.events, "cli", Timestamp::now());
-    if resume {
-        append.constraints.push(Constraint::Unique {
-            key: marker,
-            event: 0,
-            field: String::new(),
-            message: "this batch was imported concurrently by another run".into(),
-        });
-    }
-    match ledger.append(append) {
-        Ok(receipt) => {
-            let first = receipt.positions.first().map_or(0, |p| p.0);
-            let head = receipt
-                .head
-                .ok_or_else(|| anyhow!("the append returned no head"))?;
-            Ok(Some((first, head)))
-        }
-        Err(AppendError::Constraint {
-            event,
-            field,
-            message,
-        }) => {
-            let line = lines.get(event).copied().unwrap_or(0);
-            bail!("line {line}: field `{field}`: {message}; nothing of this batch was written")
-        }
-        Err(e) => Err(e.into()),
-    }
 }

@@ -310,7 +310,7 @@ pub fn explain(
     for c in &s.checks {
         println!(
             "  [{}] {}: {}",
-            if c.met { "met" } else { "NOT MET" },
+            if c.met { "ok" } else { "FAILED" },
             c.reason.code(),
             c.detail
         );

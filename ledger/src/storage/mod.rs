@@ -131,6 +131,14 @@ pub trait Storage: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The number of records of the stream (its current version; 0 if it has none).
     fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
+    /// The current versions of several streams, read in one transaction.
+    fn stream_versions(&self, streams: &[&str]) -> Result<Vec<u64>, StoreError> {
+        streams.iter().map(|s| self.stream_version(s)).collect()
+    }
+    /// Several unique keys, read in one transaction.
+    fn keys(&self, keys: &[&str]) -> Result<Vec<Option<u64>>, StoreError> {
+        keys.iter().map(|k| self.key(k)).collect()
+    }
     /// The seqs of the stream's records in version order.
     fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError>;
     /// Every stream id with its current version, in id order.
@@ -171,4 +179,17 @@ fn head_from_bytes(bytes: &[u8]) -> Result<Head, StoreError> {
         seq: u64::from_be_bytes(seq),
         hash,
     })
+}
+
+/// Benchmark baseline: the backend's durable batch insert of `values`, nothing else.
+pub fn raw_insert(
+    backend: Backend,
+    dir: &Path,
+    values: &[Vec<u8>],
+    batch: usize,
+) -> Result<(), StoreError> {
+    match backend {
+        Backend::Redb => redb_store::raw_insert(&dir.join("raw.redb"), values, batch),
+        Backend::Sled => sled_store::raw_insert(&dir.join("raw.sled"), values, batch),
+    }
 }

@@ -8,7 +8,32 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
-const STREAMS: TableDefinition<(&str, u64), u64> = TableDefinition::new("streams");
+/// Stream index: stream id ‖ 0x00 ‖ version (u64 big-endian) → seq. Byte keys compare with memcmp,
+/// which measured faster than tuple keys; stream ids never contain NUL.
+const STREAMS: TableDefinition<&[u8], u64> = TableDefinition::new("streams");
+
+fn stream_key(stream: &str, version: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(stream.len() + 9);
+    k.extend_from_slice(stream.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn split_stream_key(key: &[u8]) -> Result<(&str, u64), StoreError> {
+    let bad = || StoreError::Corrupt("a stream index key is malformed".into());
+    let (id, version) = key
+        .split_at_checked(key.len().checked_sub(9).ok_or_else(bad)?)
+        .ok_or_else(bad)?;
+    let version: [u8; 8] = version
+        .get(1..)
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(bad)?;
+    Ok((
+        std::str::from_utf8(id).map_err(|_| bad())?,
+        u64::from_be_bytes(version),
+    ))
+}
 const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -96,13 +121,38 @@ impl Storage for RedbStore {
         let txn = self.db.begin_read().map_err(backend_err)?;
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let last = table
-            .range((stream, 0)..=(stream, u64::MAX))
+            .range(stream_key(stream, 0).as_slice()..=stream_key(stream, u64::MAX).as_slice())
             .map_err(backend_err)?
             .next_back();
         match last {
-            Some(entry) => Ok(entry.map_err(backend_err)?.0.value().1),
+            Some(entry) => Ok(split_stream_key(entry.map_err(backend_err)?.0.value())?.1),
             None => Ok(0),
         }
+    }
+
+    fn stream_versions(&self, streams: &[&str]) -> Result<Vec<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(STREAMS).map_err(backend_err)?;
+        let mut out = Vec::with_capacity(streams.len());
+        for stream in streams {
+            let last = table
+                .range(stream_key(stream, 0).as_slice()..=stream_key(stream, u64::MAX).as_slice())
+                .map_err(backend_err)?
+                .next_back();
+            out.push(match last {
+                Some(entry) => split_stream_key(entry.map_err(backend_err)?.0.value())?.1,
+                None => 0,
+            });
+        }
+        Ok(out)
+    }
+
+    fn keys(&self, keys: &[&str]) -> Result<Vec<Option<u64>>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(KEYS).map_err(backend_err)?;
+        keys.iter()
+            .map(|k| Ok(table.get(*k).map_err(backend_err)?.map(|v| v.value())))
+            .collect()
     }
 
     fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
@@ -110,7 +160,7 @@ impl Storage for RedbStore {
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let mut seqs = Vec::new();
         for entry in table
-            .range((stream, 0)..=(stream, u64::MAX))
+            .range(stream_key(stream, 0).as_slice()..=stream_key(stream, u64::MAX).as_slice())
             .map_err(backend_err)?
         {
             seqs.push(entry.map_err(backend_err)?.1.value());
@@ -124,7 +174,7 @@ impl Storage for RedbStore {
         let mut out: Vec<(String, u64)> = Vec::new();
         for entry in table.iter().map_err(backend_err)? {
             let (k, _) = entry.map_err(backend_err)?;
-            let (stream, version) = k.value();
+            let (stream, version) = split_stream_key(k.value())?;
             match out.last_mut() {
                 Some((s, v)) if s == stream => *v = version,
                 _ => out.push((stream.to_owned(), version)),
@@ -153,7 +203,10 @@ impl Storage for RedbStore {
                     .insert(p.record.seq, stored_value(&p.record).as_slice())
                     .map_err(backend_err)?;
                 streams
-                    .insert((p.stream.as_str(), p.stream_version), p.record.seq)
+                    .insert(
+                        stream_key(&p.stream, p.stream_version).as_slice(),
+                        p.record.seq,
+                    )
                     .map_err(backend_err)?;
             }
             let mut keys = txn.open_table(KEYS).map_err(backend_err)?;
@@ -182,4 +235,24 @@ impl Storage for RedbStore {
         }
         txn.commit().map_err(backend_err)
     }
+}
+
+/// Baseline for benchmarks: inserts `values` under keys 0.. in durable batches into a fresh table,
+/// with nothing else (no hashing, no index, no head).
+pub fn raw_insert(path: &Path, values: &[Vec<u8>], batch: usize) -> Result<(), StoreError> {
+    const RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("raw");
+    let db = Database::create(path).map_err(backend_err)?;
+    for (i, chunk) in values.chunks(batch.max(1)).enumerate() {
+        let txn = db.begin_write().map_err(backend_err)?;
+        {
+            let mut table = txn.open_table(RAW).map_err(backend_err)?;
+            for (j, v) in chunk.iter().enumerate() {
+                table
+                    .insert((i * batch + j) as u64, v.as_slice())
+                    .map_err(backend_err)?;
+            }
+        }
+        txn.commit().map_err(backend_err)?;
+    }
+    Ok(())
 }

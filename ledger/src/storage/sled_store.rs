@@ -178,3 +178,18 @@ impl Storage for SledStore {
         Ok(())
     }
 }
+
+/// Baseline for benchmarks: inserts `values` under keys 0.. in flushed batches into a fresh tree,
+/// with nothing else (no hashing, no index, no head).
+pub fn raw_insert(path: &Path, values: &[Vec<u8>], batch: usize) -> Result<(), StoreError> {
+    let db = sled::Config::new().path(path).open().map_err(backend_err)?;
+    for (i, chunk) in values.chunks(batch.max(1)).enumerate() {
+        let mut b = sled::Batch::default();
+        for (j, v) in chunk.iter().enumerate() {
+            b.insert(record_key((i * batch + j) as u64).as_slice(), v.as_slice());
+        }
+        db.apply_batch(b).map_err(backend_err)?;
+        db.flush().map_err(backend_err)?;
+    }
+    Ok(())
+}

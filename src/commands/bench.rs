@@ -1,0 +1,175 @@
+//! `garanti bench`: import, verify and replay rates on generated events, each beside a raw baseline
+//! measured in the same run (absolute figures are noisy; ratios are what to compare).
+
+use super::Context;
+use crate::EXIT_OK;
+use anyhow::{Context as _, Result};
+use ledger::{Backend, Ledger, Verdict};
+use replay::ingest::{import, ImportOptions};
+use std::io::Write;
+use std::time::Instant;
+
+fn rate(n: u64, secs: f64) -> f64 {
+    n as f64 / secs.max(1e-9)
+}
+
+pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> {
+    let backend = ctx.store.unwrap_or(Backend::Redb);
+    let dir = tempfile::Builder::new()
+        .prefix("garanti-bench")
+        .tempdir()
+        .context("cannot make a temporary directory")?;
+    eprintln!(
+        "generating {events} events (seed {seed}) in {}",
+        dir.path().display()
+    );
+    let lines = replay::synth::dk_history(seed, events);
+    let input = dir.path().join("events.jsonl");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input)?);
+        for l in &lines {
+            writeln!(f, "{l}")?;
+        }
+        f.flush()?;
+    }
+    let input_bytes = std::fs::metadata(&input)?.len();
+    drop(lines);
+    let n = events as u64;
+    let mut rows: Vec<(String, f64, String)> = Vec::new();
+
+    let ledger = Ledger::open(&dir.path().join("data"), Some(backend))?;
+    let t = Instant::now();
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&input)?);
+    let stats = import(
+        &ledger,
+        reader,
+        &ImportOptions {
+            batch,
+            resume: true,
+            appended_by: "bench".into(),
+        },
+        &mut |_| {},
+    )?;
+    let import_rate = rate(stats.imported, t.elapsed().as_secs_f64());
+
+    // Baselines over exactly the stored bytes.
+    let mut values: Vec<Vec<u8>> = Vec::with_capacity(events);
+    ledger.scan(0, u64::MAX, &mut |r| {
+        values.push(ledger::storage::stored_value(r));
+        true
+    })?;
+    let record_bytes: u64 = values.iter().map(|v| v.len() as u64).sum();
+    let raw_dir = dir.path().join("raw");
+    std::fs::create_dir_all(&raw_dir)?;
+    let t = Instant::now();
+    ledger::storage::raw_insert(backend, &raw_dir, &values, batch)?;
+    let raw_insert_rate = rate(n, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut acc = 0u8;
+    for v in &values {
+        acc ^= blake3::hash(v).as_bytes()[0];
+    }
+    let blake3_rate = rate(n, t.elapsed().as_secs_f64());
+    std::hint::black_box(acc);
+
+    let t = Instant::now();
+    let verdict = ledger.verify(&mut |_| {})?;
+    let verify_rate = rate(n, t.elapsed().as_secs_f64());
+    anyhow::ensure!(
+        matches!(verdict, Verdict::Intact { .. }),
+        "the benchmark ledger does not verify: {verdict:?}"
+    );
+
+    let export = dir.path().join("export.jsonl");
+    {
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&export)?);
+        let mut last = None;
+        ledger.scan(0, u64::MAX, &mut |r| {
+            if let Ok(view) = r.view() {
+                let _ = writeln!(f, "{}", ledger::interchange::export_line(r, &view));
+            }
+            last = Some((r.seq, r.hash));
+            true
+        })?;
+        writeln!(
+            f,
+            "{}",
+            ledger::interchange::export_trailer(n, last.as_ref().map(|(s, h)| (*s, h)))
+        )?;
+        f.flush()?;
+    }
+    let t = Instant::now();
+    let check = ledger::export::verify_export(std::io::BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(&export)?,
+    ));
+    let verify_export_rate = rate(n, t.elapsed().as_secs_f64());
+    anyhow::ensure!(
+        check.is_ok(),
+        "the benchmark export does not verify: {check:?}"
+    );
+
+    let t = Instant::now();
+    let projection = replay::load::project(&ledger, &mut |_| {})?;
+    let replay_rate = rate(n, t.elapsed().as_secs_f64());
+    let facts: Vec<projections::Fact> = projection
+        .streams()
+        .flat_map(|(_, s)| s.facts.iter().cloned())
+        .collect();
+    drop(projection);
+    let t = Instant::now();
+    let mut fold = projections::Projection::new();
+    for f in facts {
+        fold.apply(f);
+    }
+    let fold_rate = rate(n, t.elapsed().as_secs_f64());
+    std::hint::black_box(fold.len());
+
+    let pct = |a: f64, b: f64| format!("{:.0}% of", 100.0 * a / b);
+    rows.push((
+        format!("import (JSON Lines, checked, hashed, durable per {batch})"),
+        import_rate,
+        format!("{} raw insert", pct(import_rate, raw_insert_rate)),
+    ));
+    rows.push((
+        format!("raw {backend} batch insert of the same bytes"),
+        raw_insert_rate,
+        "baseline".into(),
+    ));
+    rows.push((
+        "verify of the store".into(),
+        verify_rate,
+        format!("{} raw BLAKE3", pct(verify_rate, blake3_rate)),
+    ));
+    rows.push((
+        "raw BLAKE3 over the same stored bytes".into(),
+        blake3_rate,
+        "baseline".into(),
+    ));
+    rows.push((
+        "verify of an export file".into(),
+        verify_export_rate,
+        format!("{} raw BLAKE3", pct(verify_export_rate, blake3_rate)),
+    ));
+    rows.push((
+        "replay into projections (decode + fold)".into(),
+        replay_rate,
+        String::new(),
+    ));
+    rows.push(("projection fold alone".into(), fold_rate, String::new()));
+    println!(
+        "garanti bench: {events} events, {:.0} bytes/record stored, {:.1} MB of JSON Lines, backend {backend}, {} cores",
+        record_bytes as f64 / n.max(1) as f64,
+        input_bytes as f64 / 1e6,
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(what, r, vs)| vec![what.clone(), format!("{:.0}", r), vs.clone()])
+        .collect();
+    print!(
+        "{}",
+        crate::output::table(&["measure", "events/s", "ratio"], &table_rows)
+    );
+    Ok(EXIT_OK)
+}

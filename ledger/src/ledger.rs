@@ -333,17 +333,28 @@ impl Ledger {
         let checked = std::sync::atomic::AtomicU64::new(0);
         let storage = self.storage.as_ref();
         let segments: Vec<Result<Segment, StoreError>> = std::thread::scope(|scope| {
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
             let handles: Vec<_> = bounds
                 .iter()
                 .map(|&(from, to)| {
                     let checked = &checked;
-                    scope.spawn(move || verify_segment(storage, from, to, checked))
+                    let done = done_tx.clone();
+                    scope.spawn(move || {
+                        let result = verify_segment(storage, from, to, checked);
+                        let _ = done.send(());
+                        result
+                    })
                 })
                 .collect();
-            // Report progress from this thread while the segments run.
-            while !handles.iter().all(|h| h.is_finished()) {
+            // Report progress from this thread until every segment is done.
+            let mut running = handles.len();
+            while running > 0 {
+                match done_rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                    Ok(()) => running -= 1,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
                 progress(checked.load(std::sync::atomic::Ordering::Relaxed));
-                std::thread::sleep(std::time::Duration::from_millis(50));
             }
             handles
                 .into_iter()

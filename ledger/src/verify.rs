@@ -133,3 +133,118 @@ impl ChainChecker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RecordView, Timestamp};
+    use proptest::prelude::*;
+
+    /// A sealed chain of records with the given payloads: (prev_hash, hash, bytes) per seq.
+    fn chain(payloads: &[String]) -> Vec<(Hash, Hash, Vec<u8>)> {
+        let mut prev = GENESIS_PREV_HASH;
+        payloads
+            .iter()
+            .enumerate()
+            .map(|(seq, data)| {
+                let bytes = RecordView {
+                    seq: seq as u64,
+                    stream: "s",
+                    stream_version: seq as u64 + 1,
+                    appended_at: 0,
+                    appended_by: "t",
+                    event_type: "x",
+                    effective_at: Timestamp::utc(seq as i64),
+                    recorded_at: None,
+                    actor: "a",
+                    data,
+                }
+                .encode();
+                let hash = seal(&prev, &bytes);
+                let out = (prev, hash, bytes);
+                prev = hash;
+                out
+            })
+            .collect()
+    }
+
+    fn check_all(records: &[(Hash, Hash, Vec<u8>)]) -> Result<Option<Head>, ChainFault> {
+        let mut c = ChainChecker::from_genesis();
+        for (seq, (prev, hash, bytes)) in records.iter().enumerate() {
+            c.check(seq as u64, prev, hash, bytes)?;
+        }
+        Ok(c.head())
+    }
+
+    proptest! {
+        #[test]
+        fn a_sealed_chain_verifies_to_its_last_hash(payloads in prop::collection::vec(".{0,40}", 1..30)) {
+            let records = chain(&payloads);
+            let head = check_all(&records).unwrap().unwrap();
+            prop_assert_eq!(head.seq, records.len() as u64 - 1);
+            prop_assert_eq!(head.hash, records.last().unwrap().1);
+        }
+
+        #[test]
+        fn any_changed_byte_is_found_at_its_seq(
+            payloads in prop::collection::vec(".{0,40}", 1..20),
+            pick in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            mask in 1u8..=255,
+        ) {
+            let mut records = chain(&payloads);
+            let seq = pick.index(records.len());
+            let len = records[seq].2.len();
+            records[seq].2[at.index(len)] ^= mask;
+            let fault = check_all(&records).unwrap_err();
+            prop_assert_eq!(fault.seq, seq as u64);
+            let is_mismatch = matches!(fault.kind, FaultKind::HashMismatch { .. });
+            prop_assert!(is_mismatch);
+        }
+
+        #[test]
+        fn a_resealed_record_breaks_the_next_link(payloads in prop::collection::vec(".{0,40}", 2..20), pick in any::<prop::sample::Index>()) {
+            // Changing a record and recomputing its hash moves the problem to the next record.
+            let mut records = chain(&payloads);
+            let seq = pick.index(records.len() - 1);
+            let mut changed = records[seq].2.clone();
+            let last = changed.len() - 1;
+            changed[last] ^= 1;
+            records[seq].1 = seal(&records[seq].0, &changed);
+            records[seq].2 = changed;
+            let fault = check_all(&records).unwrap_err();
+            prop_assert!(fault.seq == seq as u64 || fault.seq == seq as u64 + 1, "{}", fault);
+        }
+    }
+
+    #[test]
+    fn gaps_and_duplicates_are_named() {
+        let records = chain(&["a".into(), "b".into(), "c".into()]);
+        let mut c = ChainChecker::from_genesis();
+        c.check(0, &records[0].0, &records[0].1, &records[0].2)
+            .unwrap();
+        let gap = c
+            .check(2, &records[2].0, &records[2].1, &records[2].2)
+            .unwrap_err();
+        assert_eq!(
+            gap,
+            ChainFault {
+                seq: 1,
+                kind: FaultKind::Gap {
+                    expected: 1,
+                    found: 2
+                }
+            }
+        );
+        let dup = c
+            .check(0, &records[0].0, &records[0].1, &records[0].2)
+            .unwrap_err();
+        assert_eq!(
+            dup,
+            ChainFault {
+                seq: 1,
+                kind: FaultKind::Duplicate { seq: 0 }
+            }
+        );
+    }
+}

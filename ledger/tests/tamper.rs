@@ -1,0 +1,250 @@
+//! Tampering, in the store and in an export: any single changed byte, a truncated, deleted,
+//! duplicated or swapped record is detected, and the seq is named.
+
+mod common;
+
+use common::*;
+use ledger::export::verify_export;
+use ledger::interchange::{export_line, export_trailer};
+use ledger::storage::stored_value;
+use ledger::{ChainFault, FaultKind, Ledger, Verdict};
+
+const N: u64 = 12;
+
+fn broken(ledger: &Ledger) -> ChainFault {
+    match ledger.verify(&mut |_| {}).unwrap() {
+        Verdict::Broken(f) => f,
+        Verdict::Intact { .. } => panic!("tampering went unnoticed"),
+    }
+}
+
+fn value(ledger: &Ledger, seq: u64) -> Vec<u8> {
+    stored_value(&ledger.get(seq).unwrap().unwrap())
+}
+
+#[test]
+fn every_changed_byte_of_a_stored_record_is_found() {
+    for backend in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = filled(dir.path(), backend, N);
+        for seq in [0, 5, N - 1] {
+            let original = value(&ledger, seq);
+            for i in 0..original.len() {
+                let mut changed = original.clone();
+                changed[i] ^= 0x20;
+                ledger.storage().overwrite_raw(seq, Some(&changed)).unwrap();
+                let f = broken(&ledger);
+                assert_eq!(f.seq, seq, "{backend} byte {i} of seq {seq}: {f}");
+                // The first 32 bytes are prev_hash: a broken link; the rest change what is hashed.
+                if i < 32 {
+                    assert!(matches!(f.kind, FaultKind::BrokenLink { .. }), "{f}");
+                } else {
+                    assert!(matches!(f.kind, FaultKind::HashMismatch { .. }), "{f}");
+                }
+            }
+            ledger
+                .storage()
+                .overwrite_raw(seq, Some(&original))
+                .unwrap();
+        }
+        assert!(matches!(
+            ledger.verify(&mut |_| {}).unwrap(),
+            Verdict::Intact { records: N, .. }
+        ));
+    }
+}
+
+#[test]
+fn truncated_deleted_duplicated_and_swapped_records_are_found() {
+    for backend in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = filled(dir.path(), backend, N);
+        let store = ledger.storage();
+        let (v4, v5, v6) = (value(&ledger, 4), value(&ledger, 5), value(&ledger, 6));
+        let restore = || {
+            store.overwrite_raw(4, Some(&v4)).unwrap();
+            store.overwrite_raw(5, Some(&v5)).unwrap();
+            store.overwrite_raw(6, Some(&v6)).unwrap();
+        };
+
+        store.overwrite_raw(5, Some(&v5[..v5.len() - 3])).unwrap();
+        let f = broken(&ledger);
+        assert_eq!(f.seq, 5, "truncated: {f}");
+        store.overwrite_raw(5, Some(&v5[..40])).unwrap();
+        assert_eq!(
+            broken(&ledger),
+            ChainFault {
+                seq: 5,
+                kind: FaultKind::TooShort
+            }
+        );
+        restore();
+
+        store.overwrite_raw(5, None).unwrap();
+        assert_eq!(
+            broken(&ledger),
+            ChainFault {
+                seq: 5,
+                kind: FaultKind::Gap {
+                    expected: 5,
+                    found: 6
+                }
+            }
+        );
+        restore();
+
+        // Record 5 stored again in place of record 6.
+        store.overwrite_raw(6, Some(&v5)).unwrap();
+        let f = broken(&ledger);
+        assert_eq!(f.seq, 6, "duplicated: {f}");
+        assert!(matches!(f.kind, FaultKind::BrokenLink { .. }), "{f}");
+        restore();
+
+        store.overwrite_raw(4, Some(&v5)).unwrap();
+        store.overwrite_raw(5, Some(&v4)).unwrap();
+        let f = broken(&ledger);
+        assert_eq!(f.seq, 4, "swapped: {f}");
+        restore();
+
+        // The last record deleted: the stored head names it.
+        let last = value(&ledger, N - 1);
+        store.overwrite_raw(N - 1, None).unwrap();
+        let f = broken(&ledger);
+        assert_eq!(f.seq, N - 1, "tail deleted: {f}");
+        assert!(matches!(f.kind, FaultKind::Truncated { .. }), "{f}");
+        store.overwrite_raw(N - 1, Some(&last)).unwrap();
+
+        // A copy of the last record appended after it.
+        store.overwrite_raw(N, Some(&last)).unwrap();
+        let f = broken(&ledger);
+        assert_eq!(f.seq, N, "duplicated at the end: {f}");
+        store.overwrite_raw(N, None).unwrap();
+
+        assert!(matches!(
+            ledger.verify(&mut |_| {}).unwrap(),
+            Verdict::Intact { records: N, .. }
+        ));
+    }
+}
+
+/// The export of a ledger as lines (the last one is the export_end line).
+fn export(ledger: &Ledger) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut last = None;
+    ledger
+        .scan(0, u64::MAX, &mut |r| {
+            lines.push(export_line(r, &r.view().unwrap()));
+            last = Some((r.seq, r.hash));
+            true
+        })
+        .unwrap();
+    lines.push(export_trailer(
+        lines.len() as u64,
+        last.as_ref().map(|(s, h)| (*s, h)),
+    ));
+    lines
+}
+
+fn check(lines: &[String]) -> Result<ledger::export::ExportCheck, ChainFault> {
+    verify_export(std::io::Cursor::new(lines.join("\n") + "\n"))
+}
+
+#[test]
+fn an_intact_export_verifies_and_a_partial_one_is_anchored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = filled(dir.path(), ledger::Backend::Redb, N);
+    let lines = export(&ledger);
+    let ok = check(&lines).unwrap();
+    assert_eq!(ok.records, N);
+    assert_eq!(ok.checker_head, ledger.head());
+    // Records 5.. with their own export_end verify, anchored at record 4's hash.
+    let mut tail: Vec<String> = lines[5..lines.len() - 1].to_vec();
+    let head = ledger.head().unwrap();
+    tail.push(export_trailer(N - 5, Some((head.seq, &head.hash))));
+    let partial = check(&tail).unwrap();
+    assert_eq!(
+        partial.first,
+        Some((5, ledger.get(4).unwrap().unwrap().hash))
+    );
+}
+
+#[test]
+fn every_changed_byte_of_an_export_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = filled(dir.path(), ledger::Backend::Redb, 4);
+    let lines = export(&ledger);
+    let text = lines.join("\n") + "\n";
+    let bytes = text.as_bytes();
+    let mut line_of = Vec::with_capacity(bytes.len());
+    let mut line = 0u64;
+    for b in bytes {
+        line_of.push(line);
+        if *b == b'\n' {
+            line += 1;
+        }
+    }
+    for i in 0..bytes.len() {
+        for replacement in [bytes[i] ^ 0x01, bytes[i] ^ 0x20, b' '] {
+            if replacement == bytes[i] {
+                continue;
+            }
+            let mut changed = bytes.to_vec();
+            changed[i] = replacement;
+            let result = verify_export(std::io::Cursor::new(changed));
+            let f = result.err().unwrap_or_else(|| {
+                panic!(
+                    "byte {i} ({:?} -> {:?}) went unnoticed",
+                    bytes[i] as char, replacement as char
+                )
+            });
+            // The seq named is the changed line's record (the export_end line counts as seq 4).
+            let expected = line_of[i].min(4);
+            let names_it = f.seq == expected
+                || matches!(f.kind, FaultKind::SeqMismatch { says, .. } if says == expected)
+                || matches!(f.kind, FaultKind::Gap { expected: e, .. } if e == expected);
+            assert!(names_it, "byte {i} of line {}: {f}", line_of[i]);
+        }
+    }
+}
+
+#[test]
+fn deleted_duplicated_swapped_and_cut_off_export_lines_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = filled(dir.path(), ledger::Backend::Redb, N);
+    let lines = export(&ledger);
+
+    let mut deleted = lines.clone();
+    deleted.remove(5);
+    assert_eq!(check(&deleted).unwrap_err().seq, 5);
+
+    let mut duplicated = lines.clone();
+    duplicated.insert(6, lines[5].clone());
+    let f = check(&duplicated).unwrap_err();
+    assert_eq!(
+        f,
+        ChainFault {
+            seq: 6,
+            kind: FaultKind::Duplicate { seq: 5 }
+        }
+    );
+
+    let mut swapped = lines.clone();
+    swapped.swap(3, 4);
+    assert_eq!(check(&swapped).unwrap_err().seq, 3);
+
+    // The last records and the export_end line cut off.
+    let cut: Vec<String> = lines[..8].to_vec();
+    let f = check(&cut).unwrap_err();
+    assert_eq!(f.seq, 8, "{f}");
+    assert!(f.to_string().contains("cut off"), "{f}");
+
+    // Cut in the middle of a line.
+    let text = lines.join("\n");
+    let at = text.find(&lines[7]).unwrap() + 40;
+    let f = verify_export(std::io::Cursor::new(text[..at].to_owned())).unwrap_err();
+    assert_eq!(f.seq, 7, "{f}");
+
+    // The export_end line dropped alone.
+    let f = check(&lines[..lines.len() - 1]).unwrap_err();
+    assert_eq!(f.seq, N);
+}

@@ -1,5 +1,5 @@
 //! Helpers shared by the ledger's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use ledger::{Append, Backend, Constraint, Ledger, NewEvent, Timestamp};
 

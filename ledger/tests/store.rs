@@ -1,6 +1,8 @@
 //! The store against an in-memory model, for both backends; persistence across reopening; data
 //! directories; group commit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

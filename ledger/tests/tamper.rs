@@ -1,6 +1,8 @@
 //! Tampering, in the store and in an export: any single changed byte, a truncated, deleted,
 //! duplicated or swapped record is detected, and the seq is named.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -247,3 +247,44 @@ mod tests {
         assert!(Timestamp::parse_rfc3339("2017-02-30T08:00:00Z").is_err());
     }
 }
+
+#[cfg(test)]
+mod vectors {
+    //! The test vector of docs/FORMAT.md.
+    use super::*;
+
+    pub fn vector() -> RecordView<'static> {
+        RecordView {
+            seq: 0,
+            stream: "dk-101:c-0001",
+            stream_version: 1,
+            appended_at: 1_700_000_000_123_456_789,
+            appended_by: "cli",
+            event_type: "offer_started",
+            effective_at: Timestamp {
+                unix_nanos: 1_489_129_200_000_000_000,
+                offset_seconds: 3600,
+            },
+            recorded_at: Some(Timestamp {
+                unix_nanos: 1_489_129_260_000_000_000,
+                offset_seconds: 3600,
+            }),
+            actor: "cw-17",
+            data: r#"{"offer_id":"o-1"}"#,
+        }
+    }
+
+    #[test]
+    fn the_documented_vector_holds() {
+        let bytes = vector().encode();
+        assert_eq!(
+            hex::encode(&bytes),
+            "000d646b2d3130313a632d3030303101aab4aed8c7bfce972f03636c690d6f666665725f737461727465648080cbeac3c7b9aa29a0380180e085ef82cbb9aa29a0380563772d3137127b226f666665725f6964223a226f2d31227d"
+        );
+        assert_eq!(
+            hex::encode(seal(&GENESIS_PREV_HASH, &bytes)),
+            "16c0cffd15f5c04e83db1aa8ad0edede28d91b3fdd8517ac22ff8c9ec271a553"
+        );
+        assert_eq!(decode(&bytes), Ok(vector()));
+    }
+}

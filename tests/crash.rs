@@ -1,0 +1,148 @@
+//! Kill-and-recover: a child process importing a large file is killed with SIGKILL at random
+//! moments, at least 50 times per backend. After each kill the store opens and verifies, holds every
+//! batch acknowledged before the kill, and no part of any other batch.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::BIN;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const EVENTS: usize = 12_000;
+const BATCH: u64 = 400;
+const KILLS: usize = 50;
+
+/// xorshift64*: reproducible random moments (the seed is printed on failure).
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, max: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % max
+    }
+}
+
+fn crash_test(store: &str, seed: u64) {
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("events.jsonl");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        for line in replay::synth::dk_history(seed, EVENTS) {
+            writeln!(f, "{line}").unwrap();
+        }
+    }
+    let mut moments = Moments(seed);
+    let mut generation = 0;
+    let mut data = work.path().join("data-0");
+    // Every (seq, hash) acknowledged so far in the current data directory.
+    let mut acknowledged: Vec<(u64, String)> = Vec::new();
+    let mut kills = 0;
+    let mut runs = 0;
+    // How long a whole import takes here, to spread the kills over it.
+    let mut span_ms = 400;
+    while kills < KILLS {
+        runs += 1;
+        assert!(runs < KILLS * 4, "{store}: too few imports were still running when killed ({kills} kills in {runs} runs)");
+        let started = Instant::now();
+        let mut child = Command::new(BIN)
+            .arg("--data")
+            .arg(&data)
+            .args([
+                "--store",
+                store,
+                "--quiet",
+                "import",
+                "--batch",
+                &BATCH.to_string(),
+                "--report-batches",
+            ])
+            .arg(&input)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let acks = Arc::new(Mutex::new(Vec::<(u64, String)>::new()));
+        let reader = {
+            let acks = acks.clone();
+            let stdout = child.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                        if let (Some(seq), Some(hash)) =
+                            (v["head_seq"].as_u64(), v["head_hash"].as_str())
+                        {
+                            acks.lock().unwrap().push((seq, hash.to_owned()));
+                        }
+                    }
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(moments.next_ms(span_ms)));
+        let killed = matches!(child.try_wait(), Ok(None));
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        acknowledged.extend(acks.lock().unwrap().iter().cloned());
+        if killed {
+            kills += 1;
+        } else {
+            assert!(
+                status.success(),
+                "{store}: an import that was not killed failed"
+            );
+            span_ms = span_ms.max(started.elapsed().as_millis() as u64);
+        }
+
+        // Recover: open, verify, compare with what was acknowledged.
+        let ledger = ledger::Ledger::open(&data, None)
+            .unwrap_or_else(|e| panic!("{store} seed {seed} kill {kills}: cannot open: {e}"));
+        let verdict = ledger.verify(&mut |_| {}).unwrap();
+        let ledger::Verdict::Intact { head, records } = verdict else {
+            panic!("{store} seed {seed} kill {kills}: the store does not verify: {verdict:?}");
+        };
+        assert!(
+            records % BATCH == 0 || records == EVENTS as u64,
+            "{store} seed {seed}: {records} records is part of a batch"
+        );
+        for (seq, hash) in &acknowledged {
+            assert!(
+                *seq < records,
+                "{store} seed {seed}: acknowledged seq {seq} lost ({records} records)"
+            );
+            assert_eq!(
+                &ledger
+                    .get(*seq)
+                    .unwrap()
+                    .unwrap()
+                    .hash
+                    .map(|b| format!("{b:02x}"))
+                    .concat(),
+                hash,
+                "{store}: acknowledged seq {seq}"
+            );
+        }
+        if head.is_some_and(|h| h.seq + 1 == EVENTS as u64) {
+            // Whole: start again in a fresh directory.
+            generation += 1;
+            data = work.path().join(format!("data-{generation}"));
+            acknowledged.clear();
+        }
+    }
+}
+
+#[test]
+fn killed_imports_keep_every_acknowledged_batch_redb() {
+    crash_test("redb", 0x5EED_0001);
+}
+
+#[test]
+fn killed_imports_keep_every_acknowledged_batch_sled() {
+    crash_test("sled", 0x5EED_0002);
+}

@@ -20,7 +20,13 @@ fn events(n: usize) -> Vec<NewEvent> {
 }
 
 fn append(events: Vec<NewEvent>) -> Append {
-    Append { events, constraints: vec![], expected_versions: vec![], appended_by: "bench".into(), appended_at: Timestamp::utc(1_700_000_000_000_000_000) }
+    Append {
+        events,
+        constraints: vec![],
+        expected_versions: vec![],
+        appended_by: "bench".into(),
+        appended_at: Timestamp::utc(1_700_000_000_000_000_000),
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -30,9 +36,14 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(BATCH as u64));
         group.sample_size(20);
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let ledger = Ledger::open(&dir.path().join("l"), Some(backend)).unwrap_or_else(|e| panic!("{e}"));
+        let ledger =
+            Ledger::open(&dir.path().join("l"), Some(backend)).unwrap_or_else(|e| panic!("{e}"));
         group.bench_function("durable batch of 1000", |b| {
-            b.iter_batched(|| append(batch.clone()), |a| ledger.append(a).unwrap_or_else(|e| panic!("{e}")), BatchSize::SmallInput)
+            b.iter_batched(
+                || append(batch.clone()),
+                |a| ledger.append(a).unwrap_or_else(|e| panic!("{e}")),
+                BatchSize::SmallInput,
+            )
         });
         // Baseline: the backend's own durable batch insert of the same stored bytes.
         let mut values = Vec::new();
@@ -46,7 +57,8 @@ fn bench(c: &mut Criterion) {
                 round += 1;
                 let raw = dir.path().join(format!("raw-{round}"));
                 let _ = std::fs::create_dir_all(&raw);
-                ledger::storage::raw_insert(backend, &raw, &values, BATCH).unwrap_or_else(|e| panic!("{e}"))
+                ledger::storage::raw_insert(backend, &raw, &values, BATCH)
+                    .unwrap_or_else(|e| panic!("{e}"))
             })
         });
         group.finish();
@@ -56,7 +68,9 @@ fn bench(c: &mut Criterion) {
     let ledger = Ledger::open(dir.path(), Some(Backend::Redb)).unwrap_or_else(|e| panic!("{e}"));
     let all = events(100_000);
     for chunk in all.chunks(10_000) {
-        ledger.append(append(chunk.to_vec())).unwrap_or_else(|e| panic!("{e}"));
+        ledger
+            .append(append(chunk.to_vec()))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let mut values = Vec::new();
     let _ = ledger.scan(0, u64::MAX, &mut |r| {
@@ -66,9 +80,15 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify-100k");
     group.throughput(Throughput::Elements(100_000));
     group.sample_size(10);
-    group.bench_function("verify of the store (redb)", |b| b.iter(|| ledger.verify(&mut |_| {}).unwrap_or_else(|e| panic!("{e}"))));
+    group.bench_function("verify of the store (redb)", |b| {
+        b.iter(|| ledger.verify(&mut |_| {}).unwrap_or_else(|e| panic!("{e}")))
+    });
     group.bench_function("raw BLAKE3 over the same stored bytes", |b| {
-        b.iter(|| values.iter().fold(0u8, |acc, v| acc ^ blake3::hash(v).as_bytes()[0]))
+        b.iter(|| {
+            values
+                .iter()
+                .fold(0u8, |acc, v| acc ^ blake3::hash(v).as_bytes()[0])
+        })
     });
     group.finish();
 }

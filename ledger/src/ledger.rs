@@ -303,6 +303,110 @@ impl Ledger {
         results
     }
 
+    /// Appends batches one after another, each all or nothing and durable before `done` is called
+    /// for it, while the next batch is already being checked and sealed: commit I/O overlaps with
+    /// preparation. At most one batch is in flight. Stops at the first refused or failed batch (its
+    /// error goes to `done`; nothing of it, and nothing after it, is written), when `next` returns
+    /// None, or when `done` returns false.
+    pub fn append_each(
+        &self,
+        next: &mut dyn FnMut() -> Option<Append>,
+        done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool,
+    ) {
+        let mut head = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let storage = self.storage.as_ref();
+        std::thread::scope(|scope| {
+            let (to_commit, commits) = std::sync::mpsc::sync_channel::<CommitBatch>(1);
+            let (to_report, reports) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
+            scope.spawn(move || {
+                for batch in commits {
+                    if to_report.send(storage.commit(&batch)).is_err() {
+                        return;
+                    }
+                }
+            });
+            // The batch being committed: its receipt, and the versions and keys it settles.
+            let mut in_flight: Option<InFlight> = None;
+            let mut prepared_head = *head;
+            // Waits for the batch in flight; true if it is durable and the caller wants more.
+            let settle = |in_flight: &mut Option<InFlight>,
+                          head: &mut Option<Head>,
+                          done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool|
+             -> bool {
+                let Some((receipt, _, _)) = in_flight.take() else {
+                    return true;
+                };
+                match reports.recv() {
+                    Ok(Ok(())) => {
+                        *head = receipt.head;
+                        done(Ok(receipt))
+                    }
+                    Ok(Err(e)) => {
+                        done(Err(AppendError::Storage(e.to_string())));
+                        false
+                    }
+                    Err(_) => {
+                        done(Err(AppendError::Storage(
+                            "the committing thread stopped".into(),
+                        )));
+                        false
+                    }
+                }
+            };
+            while let Some(append) = next() {
+                let (versions, keys) = match &mut in_flight {
+                    Some((_, v, k)) => (std::mem::take(v), std::mem::take(k)),
+                    None => (HashMap::new(), HashMap::new()),
+                };
+                let mut group = Group {
+                    storage,
+                    versions,
+                    keys,
+                    head: prepared_head,
+                    batch: CommitBatch {
+                        records: Vec::new(),
+                        keys: Vec::new(),
+                    },
+                };
+                let prepared = group.try_add(append);
+                // The batch before must be durable before this one goes to storage.
+                if !settle(&mut in_flight, &mut head, done) {
+                    return;
+                }
+                match prepared {
+                    Ok(receipt) if group.batch.records.is_empty() => {
+                        if !done(Ok(receipt)) {
+                            return;
+                        }
+                    }
+                    Ok(receipt) => {
+                        prepared_head = group.head;
+                        // What this batch settles, for checking the next one while it commits.
+                        let versions: HashMap<String, u64> = group
+                            .batch
+                            .records
+                            .iter()
+                            .map(|p| (p.stream.clone(), p.stream_version))
+                            .collect();
+                        let keys: HashMap<String, u64> = group.batch.keys.iter().cloned().collect();
+                        if to_commit.send(group.batch).is_err() {
+                            done(Err(AppendError::Storage(
+                                "the committing thread stopped".into(),
+                            )));
+                            return;
+                        }
+                        in_flight = Some((receipt, versions, keys));
+                    }
+                    Err(e) => {
+                        done(Err(e));
+                        return;
+                    }
+                }
+            }
+            settle(&mut in_flight, &mut head, done);
+        });
+    }
+
     /// Walks the whole chain from genesis and compares its end with the stored head.
     /// `progress` is called with the number of records checked so far, from time to time.
     ///
@@ -469,6 +573,9 @@ fn verify_segment(
     })
 }
 
+/// A batch being committed: its receipt, and the stream versions and keys it settles.
+type InFlight = (Receipt, HashMap<String, u64>, HashMap<String, u64>);
+
 /// The state of one group commit being assembled.
 struct Group<'a> {
     storage: &'a dyn Storage,
@@ -590,7 +697,9 @@ impl Group<'_> {
         let mut prev = self.head.map_or(GENESIS_PREV_HASH, |h| h.hash);
         for (i, (event, version)) in append.events.iter().zip(event_versions).enumerate() {
             let seq = first_seq + i as u64;
-            let bytes = RecordView {
+            // The stored value is built in place: chain fields first, then the record bytes.
+            let mut value = vec![0u8; storage::CHAIN_FIELDS_LEN];
+            let view = RecordView {
                 seq,
                 stream: &event.stream,
                 stream_version: version,
@@ -601,16 +710,15 @@ impl Group<'_> {
                 recorded_at: event.recorded_at,
                 actor: &event.actor,
                 data: &event.data,
-            }
-            .encode();
-            let hash = seal(&prev, &bytes);
+            };
+            value = postcard::to_extend(&view, value).unwrap_or_default();
+            let hash = seal(&prev, &value[storage::CHAIN_FIELDS_LEN..]);
+            value[..32].copy_from_slice(&prev);
+            value[32..storage::CHAIN_FIELDS_LEN].copy_from_slice(&hash);
             self.batch.records.push(PendingRecord {
-                record: StoredRecord {
-                    seq,
-                    prev_hash: prev,
-                    hash,
-                    bytes,
-                },
+                seq,
+                hash,
+                value,
                 stream: event.stream.clone(),
                 stream_version: version,
             });

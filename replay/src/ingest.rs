@@ -24,9 +24,11 @@ pub fn check_event(value: Value) -> Result<Checked, FieldError> {
 
 /// Checks one line of JSON Lines.
 pub fn check_line(line: &str) -> Result<Checked, FieldError> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| FieldError::new("", format!("not valid JSON: {e}")))?;
-    check_event(value)
+    let (event, data) = ledger::interchange::parse_line(line)?;
+    let typed = EventData::parse(&event.event_type, &data)
+        .map_err(|e| FieldError::new(e.field, e.message))?;
+    let keys = typed.key_rules(&event.stream);
+    Ok(Checked { event, keys })
 }
 
 /// One atomic append of checked events.
@@ -206,54 +208,100 @@ pub fn import(
                 }
             }
         });
-        let mut stats = ImportStats::default();
-        for batch in rx {
-            let batch = batch?;
-            stats.lines = batch.last_line;
-            if batch.events.is_empty() {
-                break;
-            }
-            stats.batches += 1;
-            let count = batch.events.len() as u64;
-            if options.resume && ledger.key(&batch.marker)?.is_some() {
-                stats.skipped += count;
-                continue;
-            }
-            let mut append = append_of(batch.events, &options.appended_by, Timestamp::now());
-            if options.resume {
-                append.constraints.push(Constraint::Unique {
-                    key: batch.marker,
-                    event: 0,
-                    field: String::new(),
-                    message: "this batch was imported concurrently by another run".into(),
-                });
-            }
-            let lines = batch.lines;
-            let receipt = ledger.append(append).map_err(|e| match e {
-                ledger::AppendError::Constraint {
-                    event,
-                    field,
-                    message,
-                } => ImportError::Refused {
-                    line: lines.get(event).copied().unwrap_or(0),
-                    field,
-                    message,
-                },
-                other => ImportError::Append(other),
-            })?;
-            stats.imported += count;
-            if stats.first_seq.is_none() {
-                stats.first_seq = receipt.positions.first().map(|p| p.0);
-            }
-            if let Some(head) = receipt.head {
-                on_batch(&BatchDone {
-                    batch: stats.batches,
-                    events: count,
-                    last_line: batch.last_line,
-                    head,
-                });
-            }
+        // Batches handed to the ledger and not yet reported back: (number, lines, last line).
+        let stats = std::cell::RefCell::new(ImportStats::default());
+        let pending =
+            std::cell::RefCell::new(std::collections::VecDeque::<(u64, Vec<usize>, usize)>::new());
+        let failure = std::cell::RefCell::new(None::<ImportError>);
+        ledger.append_each(
+            &mut || loop {
+                let batch = match rx.recv() {
+                    Ok(Ok(batch)) => batch,
+                    Ok(Err(e)) => {
+                        *failure.borrow_mut() = Some(e);
+                        return None;
+                    }
+                    Err(_) => return None,
+                };
+                let mut st = stats.borrow_mut();
+                st.lines = batch.last_line;
+                if batch.events.is_empty() {
+                    return None;
+                }
+                st.batches += 1;
+                if options.resume {
+                    match ledger.key(&batch.marker) {
+                        Ok(Some(_)) => {
+                            st.skipped += batch.events.len() as u64;
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            *failure.borrow_mut() = Some(e.into());
+                            return None;
+                        }
+                    }
+                }
+                let mut append = append_of(batch.events, &options.appended_by, Timestamp::now());
+                if options.resume {
+                    append.constraints.push(Constraint::Unique {
+                        key: batch.marker,
+                        event: 0,
+                        field: String::new(),
+                        message: "this batch was imported concurrently by another run".into(),
+                    });
+                }
+                pending
+                    .borrow_mut()
+                    .push_back((st.batches, batch.lines, batch.last_line));
+                return Some(append);
+            },
+            &mut |result| {
+                let Some((number, lines, last_line)) = pending.borrow_mut().pop_front() else {
+                    return false;
+                };
+                match result {
+                    Ok(receipt) => {
+                        let mut st = stats.borrow_mut();
+                        let count = receipt.positions.len() as u64;
+                        st.imported += count;
+                        if st.first_seq.is_none() {
+                            st.first_seq = receipt.positions.first().map(|p| p.0);
+                        }
+                        if let Some(head) = receipt.head {
+                            on_batch(&BatchDone {
+                                batch: number,
+                                events: count,
+                                last_line,
+                                head,
+                            });
+                        }
+                        true
+                    }
+                    Err(e) => {
+                        *failure.borrow_mut() = Some(match e {
+                            ledger::AppendError::Constraint {
+                                event,
+                                field,
+                                message,
+                            } => ImportError::Refused {
+                                line: lines.get(event).copied().unwrap_or(0),
+                                field,
+                                message,
+                            },
+                            other => ImportError::Append(other),
+                        });
+                        false
+                    }
+                }
+            },
+        );
+        // Stop the reader if it is still going, then report.
+        drop(rx);
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
         }
+        let stats = stats.into_inner();
         Ok(stats)
     })
 }

@@ -91,9 +91,12 @@ pub fn stored_value(record: &StoredRecord) -> Vec<u8> {
     value
 }
 
-/// A record to write, with the index entry for its stream.
+/// A record to write: its stored value (`prev_hash ‖ hash ‖ record bytes`, see [`stored_value`]),
+/// with the index entry for its stream.
 pub struct PendingRecord {
-    pub record: StoredRecord,
+    pub seq: u64,
+    pub hash: Hash,
+    pub value: Vec<u8>,
     pub stream: String,
     pub stream_version: u64,
 }
@@ -109,8 +112,8 @@ pub struct CommitBatch {
 impl CommitBatch {
     pub fn head(&self) -> Option<Head> {
         self.records.last().map(|p| Head {
-            seq: p.record.seq,
-            hash: p.record.hash,
+            seq: p.seq,
+            hash: p.hash,
         })
     }
 }

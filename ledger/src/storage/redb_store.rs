@@ -1,8 +1,6 @@
 //! The redb 4 backend (default): one file, copy-on-write B-trees, durable when a commit returns.
 
-use super::{
-    head_bytes, head_from_bytes, stored_value, Backend, CommitBatch, RawRecord, Storage, StoreError,
-};
+use super::{head_bytes, head_from_bytes, Backend, CommitBatch, RawRecord, Storage, StoreError};
 use crate::record::{Head, StoredRecord};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -200,13 +198,10 @@ impl Storage for RedbStore {
             let mut streams = txn.open_table(STREAMS).map_err(backend_err)?;
             for p in &batch.records {
                 records
-                    .insert(p.record.seq, stored_value(&p.record).as_slice())
+                    .insert(p.seq, p.value.as_slice())
                     .map_err(backend_err)?;
                 streams
-                    .insert(
-                        stream_key(&p.stream, p.stream_version).as_slice(),
-                        p.record.seq,
-                    )
+                    .insert(stream_key(&p.stream, p.stream_version).as_slice(), p.seq)
                     .map_err(backend_err)?;
             }
             let mut keys = txn.open_table(KEYS).map_err(backend_err)?;

@@ -1,9 +1,7 @@
 //! The sled 0.34 backend (selectable with `--store sled`). One tree with prefixed keys, so that a
 //! commit is one atomic `apply_batch`, followed by `flush()` before the append is acknowledged.
 
-use super::{
-    head_bytes, head_from_bytes, stored_value, Backend, CommitBatch, RawRecord, Storage, StoreError,
-};
+use super::{head_bytes, head_from_bytes, Backend, CommitBatch, RawRecord, Storage, StoreError};
 use crate::record::{Head, StoredRecord};
 use std::path::Path;
 
@@ -152,10 +150,10 @@ impl Storage for SledStore {
         };
         let mut b = sled::Batch::default();
         for p in &batch.records {
-            b.insert(record_key(p.record.seq).as_slice(), stored_value(&p.record));
+            b.insert(record_key(p.seq).as_slice(), p.value.as_slice());
             let mut sk = stream_prefix(&p.stream);
             sk.extend_from_slice(&p.stream_version.to_be_bytes());
-            b.insert(sk, p.record.seq.to_be_bytes().as_slice());
+            b.insert(sk, p.seq.to_be_bytes().as_slice());
         }
         for (key, seq) in &batch.keys {
             let mut k = vec![KEY];

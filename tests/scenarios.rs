@@ -202,3 +202,68 @@ fn explain_gives_each_condition_its_events_and_the_law() {
         missing.stderr
     );
 }
+
+#[test]
+fn a_rules_file_changes_parameters_and_rules_shows_the_values_in_force() {
+    let data = tempfile::tempdir().unwrap();
+    let file = fixture("scenarios/12-boundaries.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", file.to_str().unwrap()]).code,
+        0
+    );
+    let default = json(&garanti(
+        data.path(),
+        &["findings", "--year", "2017", "--format", "json"],
+    ));
+    assert_eq!(default.as_array().unwrap().len(), 1);
+    let rules = data.path().join("rules.toml");
+    std::fs::write(&rules, "[parameters]\n\"dk.rehab.indsatsplan_months\" = [{ value = 2, until = \"2016-12-31\" }, { value = 3, from = \"2017-01-01\" }]\n").unwrap();
+    let longer = json(&garanti(
+        data.path(),
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "findings",
+            "--year",
+            "2017",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(longer.as_array().unwrap().len(), 0, "{longer}");
+
+    let at = |date: &str| {
+        let v = json(&garanti(
+            data.path(),
+            &["rules", "--at", date, "--format", "json"],
+        ));
+        v["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "dk.flexjob.forward_paid_months")
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(at("2008-02-29"), 11);
+    assert_eq!(at("2008-03-01"), 10);
+    let text = garanti(data.path(), &["rules"]);
+    assert!(
+        text.stdout.contains("se.actionplan.missing") && text.stdout.contains("LAS § 40 a"),
+        "{}",
+        text.stdout
+    );
+
+    std::fs::write(&rules, "[parameters]\n\"dk.rehab.indsatsplan_weeks\" = 8\n").unwrap();
+    let bad = garanti(
+        data.path(),
+        &["--rules", rules.to_str().unwrap(), "findings"],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("unknown parameter \"dk.rehab.indsatsplan_weeks\""),
+        "{}",
+        bad.stderr
+    );
+}

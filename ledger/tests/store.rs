@@ -340,3 +340,40 @@ fn one_refused_append_in_a_group_leaves_the_others() {
     assert_eq!(results[2].as_ref().unwrap().positions, vec![(1, 2)]);
     assert_eq!(ledger.next_seq(), 2);
 }
+
+#[test]
+fn pipelined_appends_stop_at_the_first_refusal_and_keep_what_was_acknowledged() {
+    for backend in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path(), Some(backend)).unwrap();
+        let mut batches: Vec<_> = (0..5u64)
+            .map(|b| append((0..3).map(|i| event("dk-1:a", b * 3 + i)).collect()))
+            .collect();
+        batches[3].constraints.push(exists("missing", 2));
+        let mut queue = batches.into_iter();
+        let mut outcomes = Vec::new();
+        ledger.append_each(&mut || queue.next(), &mut |r| {
+            let ok = r.is_ok();
+            outcomes.push(r);
+            ok
+        });
+        assert_eq!(outcomes.len(), 4, "the fifth batch is never attempted");
+        assert!(outcomes[..3].iter().all(|r| r.is_ok()));
+        assert_eq!(
+            outcomes[2].as_ref().unwrap().positions.last(),
+            Some(&(8, 9))
+        );
+        assert!(matches!(
+            &outcomes[3],
+            Err(AppendError::Constraint { event: 2, .. })
+        ));
+        assert_eq!(ledger.next_seq(), 9);
+        drop(ledger);
+        let reopened = Ledger::open(dir.path(), None).unwrap();
+        assert_eq!(reopened.next_seq(), 9);
+        assert!(matches!(
+            reopened.verify(&mut |_| {}).unwrap(),
+            Verdict::Intact { records: 9, .. }
+        ));
+    }
+}

@@ -526,3 +526,35 @@ fn sanctions_belong_to_the_local_year_of_their_decision() {
     assert_eq!(h.sanctions(2017).len(), 1);
     assert!(h.sanctions(2016).is_empty());
 }
+
+#[test]
+fn evidence_lists_what_exists_even_when_the_offer_began_after_the_decision() {
+    let mut h = History::new();
+    lawful_case(
+        &mut h,
+        S,
+        "s-1",
+        "2017-03-15T08:00:00+01:00",
+        "2017-03-27T10:00:00+02:00",
+    );
+    let plan_seq = h.at(
+        S,
+        "2017-03-28T09:00:00+02:00",
+        plan(2, "Lager", &["o-1", "o-2"]),
+    );
+    let pub_seq = h.at(S, "2017-03-28T09:10:00+02:00", publish(2));
+    let decided = h.at(
+        S,
+        "2017-04-01T10:00:00+02:00",
+        sanction("s-2", "o-2", SanctionKind::TightenedAvailability),
+    );
+    let started = h.at(S, "2017-04-03T08:00:00+02:00", start("o-2"));
+    let v = h.verdict("s-2");
+    assert_eq!(
+        v.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
+        vec!["offer_not_started"]
+    );
+    // The publication before the (late) start, its version, the start, and the earlier sanction s-1.
+    assert_eq!(v.evidence, vec![7, plan_seq, pub_seq, started]);
+    assert!(decided < started);
+}

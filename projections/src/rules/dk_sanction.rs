@@ -105,7 +105,24 @@ pub fn judge(
             },
             evidence: first_start.map(|f| vec![f.seq]).unwrap_or_default(),
         });
-        return finish(s, view, vec![], checks, revoked);
+        // Evidence lists what exists of RULES.md's list, whatever the reason: with a start after
+        // the decision, the publication before that start, its version and the start itself.
+        let mut evidence: Vec<&Fact> = Vec::new();
+        if let Some(f) = first_start {
+            if let Some(p) = plans
+                .publications()
+                .filter(|p| p.take_effect < f.effective_at && p.version.is_some_and(|v| v.lists(o)))
+                .last()
+            {
+                evidence.push(p.fact);
+                evidence.extend(p.version.map(|v| v.fact));
+            }
+            evidence.push(f);
+        }
+        if s.kind == SanctionKind::TightenedAvailability {
+            evidence.extend(prior_sanction(view, s));
+        }
+        return finish(s, view, evidence, checks, revoked);
     };
     let start = start_fact.effective_at;
     checks.push(Check {
@@ -282,14 +299,7 @@ pub fn judge(
         });
     }
     if s.kind == SanctionKind::TightenedAvailability {
-        let prior = latest(view.iter().filter(|f| match &f.data {
-            EventData::SanctionDecided { sanction_id, .. } => {
-                f.effective_at < s.decided_at
-                    && sanction_id != s.sanction_id
-                    && !view.iter().any(|r| matches!(&r.data, EventData::SanctionRevoked { sanction_id: rid, .. } if rid == sanction_id && r.effective_at < s.decided_at))
-            }
-            _ => false,
-        }));
+        let prior = prior_sanction(view, s);
         checks.push(Check {
             reason: Reason::NoPriorSanction,
             met: prior.is_some(),
@@ -305,6 +315,21 @@ pub fn judge(
         evidence.extend(prior);
     }
     finish(s, view, evidence, checks, revoked)
+}
+
+/// The latest sanction on the stream decided before `s` that had not been revoked before it.
+fn prior_sanction<'a>(view: &StreamView<'a>, s: &Decision<'_>) -> Option<&'a Fact> {
+    latest(view.iter().filter(|f| match &f.data {
+        EventData::SanctionDecided { sanction_id, .. } => {
+            f.effective_at < s.decided_at
+                && sanction_id != s.sanction_id
+                && !view.iter().any(|r| {
+                    matches!(&r.data, EventData::SanctionRevoked { sanction_id: rid, .. }
+                        if rid == sanction_id && r.effective_at < s.decided_at)
+                })
+        }
+        _ => false,
+    }))
 }
 
 fn finish(

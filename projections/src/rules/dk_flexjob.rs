@@ -1,19 +1,20 @@
 //! `dk.flexjob`: forwarding and reassessment of flexjob when ledighedsydelse has been paid for 12
 //! months within 18 (RULES.md §4; the rules before the 2013 reform).
 
-use super::{Case, Finding};
+use super::Deadline;
 use crate::event::{EventData, YearMonth};
 use crate::fact::{Fact, StreamView};
 use crate::params::{
     Params, FLEXJOB_FORWARD_PAID, FLEXJOB_IN_FORCE, FLEXJOB_REASSESS_PAID, FLEXJOB_WINDOW,
 };
-use crate::time::{last_instant_of, Instant};
+use crate::time::Instant;
 use std::collections::BTreeSet;
 
 pub const REASSESSMENT_LATE: &str = "dk.flexjob.reassessment_late";
 pub const FORWARD_LATE: &str = "dk.flexjob.forward_late";
 
-pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut Vec<Case>) {
+/// Every forwarding and reassessment deadline of one stream, passed or not.
+pub fn deadlines<'a>(view: &StreamView<'a>, params: &Params, out: &mut Vec<Deadline<'a>>) {
     let cal = &params.calendar;
     let paid: BTreeSet<YearMonth> = view
         .iter()
@@ -77,26 +78,31 @@ pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut
                 return;
             }
             let end = cal.end_of(d);
-            if end > eval_at {
+            let met_by = view.iter().find(|f| in_cycle(f) && met(f, end));
+            let counted: Vec<&Fact> = view
+                .iter()
+                .filter(|f| {
+                    in_cycle(f)
+                        && matches!(f.data, EventData::LedighedsydelsePaid { month } if month.index() <= m && cycle_paid.contains(&month.index()))
+                })
+                .collect();
+            let Some(opened_by) = counted.last().copied() else {
                 return;
-            }
-            let done = view.iter().find(|f| in_cycle(f) && met(f, end));
-            let mut evidence: Vec<u64> = view.iter().filter(|f| in_cycle(f) && matches!(f.data, EventData::LedighedsydelsePaid { month } if month.index() <= m && cycle_paid.contains(&month.index()))).map(|f| f.seq).collect();
+            };
+            let mut evidence: Vec<u64> = counted.iter().map(|f| f.seq).collect();
             evidence.extend(prev.map(|r| r.seq));
-            out.push(Case {
+            out.push(Deadline {
                 rule,
-                stream: view.id.to_owned(),
-                date: d,
-                finding: done.is_none().then(|| {
-                    Finding::new(
-                        rule,
-                        view.id,
-                        last_instant_of(cal, d),
-                        cal,
-                        format!("Ledighedsydelse had been paid for {} of the last 18 months in {}; {what} was due by {d} and did not happen in time.", window(m), YearMonth::from_index(m)),
-                        evidence,
-                    )
-                }),
+                stream: view.id,
+                due: d,
+                opened_by,
+                met_by,
+                message: format!(
+                    "Ledighedsydelse had been paid for {} of the last 18 months in {}; {what} was due by {d} and did not happen in time.",
+                    window(m),
+                    YearMonth::from_index(m)
+                ),
+                evidence,
             });
         };
         deadline(

@@ -1,12 +1,12 @@
 //! `dk.rehab` and `dk.followup`: deadlines after the rehabilitation team's meeting, and the quality
 //! of follow-up conversations (RULES.md §3).
 
-use super::{Case, Finding};
+use super::{Case, Deadline, Finding};
 use crate::event::{EventData, Track};
 use crate::fact::{Fact, StreamView};
 use crate::params::{Params, FIRST_OFFER_MONTHS, INDSATSPLAN_MONTHS, STANDARD_WORDING_STREAMS};
 use crate::text::{blank, normalise};
-use crate::time::{add_months, last_instant_of, Instant};
+use crate::time::{add_months, Instant};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const INDSATSPLAN_LATE: &str = "dk.rehab.indsatsplan_late";
@@ -14,8 +14,8 @@ pub const NO_OFFER_FIRST_YEAR: &str = "dk.rehab.no_offer_first_year";
 pub const NO_CITIZEN_PERSPECTIVE: &str = "dk.followup.no_citizen_perspective";
 pub const STANDARD_WORDING: &str = "dk.followup.standard_wording";
 
-/// Deadline cases of one stream whose deadline has passed at `eval_at`.
-pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut Vec<Case>) {
+/// Every deadline after a rehabilitation team's meeting on one stream, passed or not.
+pub fn deadlines<'a>(view: &StreamView<'a>, params: &Params, out: &mut Vec<Deadline<'a>>) {
     let cal = &params.calendar;
     for m in view.iter() {
         let EventData::RehabMeetingHeld { track } = &m.data else {
@@ -23,29 +23,20 @@ pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut
         };
         let d = cal.date(m.effective_at);
         let mut deadline =
-            |rule: &'static str, months: i64, met: &dyn Fn(&Fact) -> bool, message: String| {
-                let deadline = add_months(d, months.max(0) as u32);
-                let end = cal.end_of(deadline);
-                if end > eval_at {
-                    return;
-                }
-                let done = view
+            |rule: &'static str, months: i64, met: &dyn Fn(&Fact) -> bool, what: String| {
+                let due = add_months(d, months.max(0) as u32);
+                let end = cal.end_of(due);
+                let met_by = view
                     .iter()
                     .find(|f| m.effective_at <= f.effective_at && f.effective_at < end && met(f));
-                out.push(Case {
+                out.push(Deadline {
                     rule,
-                    stream: view.id.to_owned(),
-                    date: deadline,
-                    finding: done.is_none().then(|| {
-                        Finding::new(
-                            rule,
-                            view.id,
-                            last_instant_of(cal, deadline),
-                            cal,
-                            message.replace("{D}", &deadline.to_string()),
-                            vec![m.seq],
-                        )
-                    }),
+                    stream: view.id,
+                    due,
+                    opened_by: m,
+                    met_by,
+                    message: format!("{what} by the deadline {due}."),
+                    evidence: vec![m.seq],
                 });
             };
         let track = *track;
@@ -53,14 +44,16 @@ pub fn cases(view: &StreamView<'_>, params: &Params, eval_at: Instant, out: &mut
             INDSATSPLAN_LATE,
             params.at(INDSATSPLAN_MONTHS, d),
             &|f| matches!(&f.data, EventData::IndsatsplanCompleted { track: t } if *t == track),
-            format!("The rehabilitation team met on {d} ({track}); the indsatsplan was not completed by the deadline {{D}}."),
+            format!(
+                "The rehabilitation team met on {d} ({track}); the indsatsplan was not completed"
+            ),
         );
         if track == Track::Ressourceforloeb {
             deadline(
                 NO_OFFER_FIRST_YEAR,
                 params.at(FIRST_OFFER_MONTHS, d),
                 &|f| matches!(f.data, EventData::OfferStarted { .. }),
-                format!("The ressourceforløb began with the team's meeting on {d}; no offer (tilbud) began by {{D}}."),
+                format!("The ressourceforløb began with the team's meeting on {d}; no offer (tilbud) began"),
             );
         }
     }

@@ -10,9 +10,9 @@ pub mod plan;
 pub mod se_actionplan;
 
 use crate::event::EventData;
-use crate::fact::{Projection, StreamView};
+use crate::fact::{Fact, Projection, StreamView};
 use crate::params::Params;
-use crate::time::{Calendar, Instant};
+use crate::time::{self, Calendar, Instant};
 pub use catalogue::{Reason, RuleInfo, RULES};
 use chrono::{Datelike, NaiveDate};
 pub use dk_sanction::{Check, Decision, SanctionVerdict};
@@ -64,6 +64,53 @@ pub struct Case {
     /// The date that places the case in a year (the event's, or the deadline's).
     pub date: NaiveDate,
     pub finding: Option<Finding>,
+}
+
+/// A deadline of a rule on one stream, passed or not: what opened it, when it falls due, and the
+/// event that met it in time, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline<'a> {
+    pub rule: &'static str,
+    pub stream: &'a str,
+    /// The deadline day D: met by an event before E(D).
+    pub due: NaiveDate,
+    /// The event that set the deadline running (the meeting; the paid month that made it due).
+    pub opened_by: &'a Fact,
+    pub met_by: Option<&'a Fact>,
+    /// The finding's sentence, should it be missed.
+    pub message: String,
+    pub evidence: Vec<u64>,
+}
+
+impl Deadline<'_> {
+    /// The case of a deadline that has passed at `eval_at`.
+    fn case(&self, cal: &Calendar, eval_at: Instant) -> Option<Case> {
+        (cal.end_of(self.due) <= eval_at).then(|| Case {
+            rule: self.rule,
+            stream: self.stream.to_owned(),
+            date: self.due,
+            finding: self.met_by.is_none().then(|| {
+                Finding::new(
+                    self.rule,
+                    self.stream,
+                    time::last_instant_of(cal, self.due),
+                    cal,
+                    self.message.clone(),
+                    self.evidence.clone(),
+                )
+            }),
+        })
+    }
+}
+
+/// A deadline still open at a time: not met and not yet passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDeadline {
+    pub rule: &'static str,
+    pub stream: String,
+    pub due: NaiveDate,
+    pub opened_at: Instant,
+    pub evidence: Vec<u64>,
 }
 
 /// Cases examined and findings of one rule.
@@ -177,9 +224,11 @@ impl<'p> Evaluation<'p> {
         {
             let plans = Plans::of(view);
             dk_minplan::cases(view, &plans, self.params, &mut out);
-            dk_rehab::cases(view, self.params, eval_at, &mut out);
+            let mut deadlines = Vec::new();
+            dk_rehab::deadlines(view, self.params, &mut deadlines);
+            dk_flexjob::deadlines(view, self.params, &mut deadlines);
+            out.extend(deadlines.iter().filter_map(|d| d.case(cal, eval_at)));
             dk_rehab::followup_cases(view, self.params, &mut out);
-            dk_flexjob::cases(view, self.params, eval_at, &mut out);
             match scope.year {
                 Some(y) => se_actionplan::cases(view, self.params, y, eval_at, &mut out),
                 None => {
@@ -225,6 +274,56 @@ impl<'p> Evaluation<'p> {
                 && cal.start_of(c.date) <= eval_at
         });
         out.sort_by(|a, b| (&a.stream, a.date, a.rule).cmp(&(&b.stream, b.date, b.rule)));
+        out
+    }
+
+    /// Deadlines open at `at` (known then, not met then, not yet passed), soonest first.
+    pub fn open_deadlines(
+        &self,
+        proj: &Projection,
+        at: Instant,
+        stream: Option<&str>,
+    ) -> Vec<OpenDeadline> {
+        let cal = &self.params.calendar;
+        let mut out = Vec::new();
+        for view in self.views(proj, stream) {
+            let mut deadlines = Vec::new();
+            dk_rehab::deadlines(&view, self.params, &mut deadlines);
+            dk_flexjob::deadlines(&view, self.params, &mut deadlines);
+            for d in deadlines {
+                let known = d.opened_by.effective_at <= at;
+                let met = d.met_by.is_some_and(|f| f.effective_at <= at);
+                if known && !met && cal.end_of(d.due) > at {
+                    out.push(OpenDeadline {
+                        rule: d.rule,
+                        stream: d.stream.to_owned(),
+                        due: d.due,
+                        opened_at: d.opened_by.effective_at,
+                        evidence: d.evidence,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.due, &a.stream, a.rule).cmp(&(b.due, &b.stream, b.rule)));
+        out
+    }
+
+    /// Every deadline of the rules that falls due in `year` (for timeliness counts), with whether it
+    /// was met in time; judged at `eval_at(year)`.
+    pub fn deadlines_due<'a>(&self, proj: &'a Projection, year: i32) -> Vec<(Deadline<'a>, bool)> {
+        let eval_at = self.eval_at(Some(year));
+        let mut out = Vec::new();
+        for view in self.views(proj, None) {
+            let mut deadlines = Vec::new();
+            dk_rehab::deadlines(&view, self.params, &mut deadlines);
+            dk_flexjob::deadlines(&view, self.params, &mut deadlines);
+            for d in deadlines {
+                if d.due.year() == year && d.opened_by.effective_at <= eval_at {
+                    let in_time = d.met_by.is_some_and(|f| f.effective_at <= eval_at);
+                    out.push((d, in_time));
+                }
+            }
+        }
         out
     }
 

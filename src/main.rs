@@ -153,6 +153,80 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The year report for revisors: chain head, error rates per rule, sanctions, findings, monthly series
+    ///
+    /// Replays the log verifying the chain as it goes (a broken chain stops it and names the seq).
+    /// The same ledger and the same --now give a byte-identical JSON report.
+    Report {
+        /// The calendar year (local time)
+        #[arg(long)]
+        year: i32,
+        /// Judge with only what had been recorded by this time (RFC 3339)
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// html (one self-contained printable file), xlsx, json (everything) or csv (the findings)
+        /// [default: from the --out extension, else json]
+        #[arg(long, value_enum)]
+        format: Option<commands::audit::ReportFormat>,
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Report from an export file instead of the data directory (no store needed)
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// Include a reproducible sample of N cases, each with its timeline (needs --seed)
+        #[arg(long, value_name = "N")]
+        sample: Option<usize>,
+        /// Seed of the sample
+        #[arg(long, value_name = "TEXT")]
+        seed: Option<String>,
+        /// Sample from the cases with findings of this rule
+        #[arg(long, value_name = "CODE")]
+        sample_rule: Option<String>,
+    },
+    /// Draw a reproducible random sample (stikprøve) of the year's cases
+    ///
+    /// Ranks every stream of the population by BLAKE3(seed || stream id) and takes the N smallest:
+    /// anyone with the seed and the list of streams can draw it again.
+    Sample {
+        #[arg(long)]
+        year: i32,
+        /// How many cases
+        #[arg(long, value_name = "N")]
+        size: usize,
+        /// Any text; write it in the audit file
+        #[arg(long, value_name = "TEXT")]
+        seed: String,
+        /// Population: the cases with findings of this rule (dk.sanction: unlawful sanctions)
+        /// [default: every case with events in the year]
+        #[arg(long, value_name = "CODE")]
+        rule: Option<String>,
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One case's events in effective-time order, with recorded times, seq and hash, its verdicts and findings
+    Timeline {
+        stream: String,
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Open deadlines (indsatsplan, first offer, flexjob forwarding and reassessment), soonest first
+    Deadlines {
+        /// Only those falling due within this many days
+        #[arg(long, value_name = "DAYS")]
+        within: Option<u32>,
+        /// The day (YYYY-MM-DD, end of day) or time to look from [default: now]
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Measure import, verify and replay on generated events against raw baselines of the same run
     ///
     /// Uses a temporary directory (removed afterwards) and --store's backend. Figures for
@@ -236,6 +310,51 @@ fn run(cli: Cli) -> Result<u8> {
             as_of,
             format,
         } => commands::judge::explain(&ctx, &sanction_id, as_of.as_deref(), format),
+        Command::Report {
+            year,
+            as_of,
+            format,
+            out,
+            export,
+            sample,
+            seed,
+            sample_rule,
+        } => {
+            let sample = commands::audit::sample_request(sample, seed, sample_rule)?;
+            commands::audit::report(
+                &ctx,
+                year,
+                as_of.as_deref(),
+                format,
+                out.as_deref(),
+                export.as_deref(),
+                sample,
+            )
+        }
+        Command::Sample {
+            year,
+            size,
+            seed,
+            rule,
+            as_of,
+            export,
+            format,
+        } => commands::audit::sample(
+            &ctx,
+            year,
+            replay::report::SampleRequest { size, seed, rule },
+            as_of.as_deref(),
+            export.as_deref(),
+            format,
+        ),
+        Command::Timeline {
+            stream,
+            export,
+            format,
+        } => commands::audit::timeline(&ctx, &stream, export.as_deref(), format),
+        Command::Deadlines { within, at, format } => {
+            commands::audit::deadlines(&ctx, within, at.as_deref(), format)
+        }
         Command::Bench {
             events,
             batch,

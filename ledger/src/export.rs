@@ -85,6 +85,15 @@ fn fields_match(obj: &serde_json::Map<String, Value>, bytes: &[u8]) -> Result<()
 /// The first record's prev_hash is the anchor: genesis for an export from seq 0, else trusted as
 /// given (tie it to the head of an earlier export).
 pub fn verify_export(reader: impl BufRead) -> Result<ExportCheck, ChainFault> {
+    read_export(reader, &mut |_| {})
+}
+
+/// Reads an export, checking it as [`verify_export`] does, and hands each checked record to `visit`
+/// in order. A fault stops the reading: the records visited before it are the intact prefix.
+pub fn read_export(
+    reader: impl BufRead,
+    visit: &mut dyn FnMut(&crate::record::StoredRecord),
+) -> Result<ExportCheck, ChainFault> {
     let mut checker: Option<ChainChecker> = None;
     let mut first = None;
     let mut ended = false;
@@ -166,6 +175,7 @@ pub fn verify_export(reader: impl BufRead) -> Result<ExportCheck, ChainFault> {
                 kind: FaultKind::Export(format!("line {line_no}: {why}")),
             });
         }
+        visit(&record);
     }
     let records = checker.as_ref().map_or(0, ChainChecker::count);
     if !ended {

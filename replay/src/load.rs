@@ -8,6 +8,8 @@ use std::sync::Arc;
 pub enum LoadError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("the chain is broken at seq {}: {}; nothing was reported (run `garanti verify`)", .0.seq, .0.kind)]
+    Chain(ledger::ChainFault),
     #[error("record seq {seq} cannot be read as an event: {message}; run `garanti verify`")]
     Record { seq: u64, message: String },
 }
@@ -58,4 +60,107 @@ pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Project
         Some(e) => Err(e),
         None => Ok(projection),
     }
+}
+
+/// A projection together with the chain state it was built from.
+pub struct Loaded {
+    pub projection: Projection,
+    /// The head of the chain the projection was built from (None for an empty ledger).
+    pub head: Option<ledger::Head>,
+    pub records: u64,
+}
+
+/// Folds the ledger into a projection while walking its chain: a broken chain stops the replay and
+/// names the seq, so no result is ever made from a damaged ledger.
+pub fn project_verified(
+    ledger: &Ledger,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded, LoadError> {
+    let mut checker = ledger::verify::ChainChecker::from_genesis();
+    let mut projection = Projection::new();
+    let mut failure = None;
+    let mut streams: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    ledger.scan(0, u64::MAX, &mut |record| {
+        if let Err(fault) =
+            checker.check(record.seq, &record.prev_hash, &record.hash, &record.bytes)
+        {
+            failure = Some(LoadError::Chain(fault));
+            return false;
+        }
+        match fact_of(record) {
+            Ok(mut fact) => {
+                let id = streams
+                    .entry(fact.stream.to_string())
+                    .or_insert_with(|| fact.stream.clone());
+                fact.stream = id.clone();
+                projection.apply(fact);
+                if checker.count() % 65_536 == 0 {
+                    progress(checker.count());
+                }
+                true
+            }
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let head = checker.head();
+    if let Some(stored) = ledger.head() {
+        if head != Some(stored) {
+            let last = head.map(|h| h.seq);
+            return Err(LoadError::Chain(ledger::ChainFault {
+                seq: last.map_or(0, |s| s + 1),
+                kind: ledger::FaultKind::Truncated {
+                    last,
+                    head_seq: stored.seq,
+                },
+            }));
+        }
+    }
+    Ok(Loaded {
+        projection,
+        head,
+        records: checker.count(),
+    })
+}
+
+/// Folds an export file into a projection, checking it as `garanti verify --export` does.
+pub fn project_export(
+    reader: impl std::io::BufRead,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded, LoadError> {
+    let mut projection = Projection::new();
+    let mut failure = None;
+    let mut streams: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    let check = ledger::export::read_export(reader, &mut |record| {
+        if failure.is_some() {
+            return;
+        }
+        match fact_of(record) {
+            Ok(mut fact) => {
+                let id = streams
+                    .entry(fact.stream.to_string())
+                    .or_insert_with(|| fact.stream.clone());
+                fact.stream = id.clone();
+                projection.apply(fact);
+                if projection.len() % 65_536 == 0 {
+                    progress(projection.len());
+                }
+            }
+            Err(e) => failure = Some(e),
+        }
+    })
+    .map_err(LoadError::Chain)?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Loaded {
+        projection,
+        head: check.checker_head,
+        records: check.records,
+    })
 }

@@ -5,59 +5,15 @@ use crate::output::{csv, table};
 use crate::{Format, EXIT_FOUND, EXIT_OK};
 use anyhow::{bail, Result};
 use projections::rules::catalogue::{self, Reason};
-use projections::rules::Check;
-use projections::{Evaluation, Finding, Projection, SanctionVerdict, Scope};
-use serde_json::{json, Value};
+use projections::{Evaluation, Scope};
+use replay::output::{describe_event, explanation_json, finding_json, sanction_json, verdict_word};
+use serde_json::json;
 
 fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
     Ok(Evaluation {
         params: &ctx.params,
         as_of: as_of.map(|t| parse_time(t, "--as-of")).transpose()?,
         now: ctx.now,
-    })
-}
-
-fn verdict_word(s: &SanctionVerdict) -> &'static str {
-    if s.lawful {
-        "lawful"
-    } else {
-        "unlawful"
-    }
-}
-
-/// The JSON object of one sanction verdict.
-pub fn sanction_json(ctx: &Context, s: &SanctionVerdict) -> Value {
-    let basis: serde_json::Map<String, Value> = s
-        .reasons
-        .iter()
-        .map(|r| (r.code().to_owned(), Value::from(r.legal_basis())))
-        .collect();
-    json!({
-        "sanction_id": s.sanction_id,
-        "stream": s.stream,
-        "offer_id": s.offer_id,
-        "kind": s.kind.as_str(),
-        "seq": s.seq,
-        "decided_at": ctx.params.calendar.rfc3339(s.decided_at),
-        "verdict": verdict_word(s),
-        "reasons": s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
-        "warnings": s.warnings,
-        "revoked": s.revoked,
-        "evidence": s.evidence,
-        "legal_basis": basis,
-    })
-}
-
-/// The JSON object of one finding.
-pub fn finding_json(ctx: &Context, f: &Finding) -> Value {
-    json!({
-        "rule": f.rule,
-        "stream": f.stream,
-        "at": ctx.params.calendar.rfc3339(f.at),
-        "date": f.date.to_string(),
-        "evidence": f.evidence,
-        "legal_basis": f.legal_basis,
-        "message": f.message,
     })
 }
 
@@ -82,7 +38,7 @@ pub fn sanctions(
             serde_json::to_string_pretty(
                 &verdicts
                     .iter()
-                    .map(|s| sanction_json(ctx, s))
+                    .map(|s| sanction_json(&ctx.params.calendar, s))
                     .collect::<Vec<_>>()
             )?
         ),
@@ -161,7 +117,7 @@ pub fn findings(
             serde_json::to_string_pretty(
                 &found
                     .iter()
-                    .map(|f| finding_json(ctx, f))
+                    .map(|f| finding_json(&ctx.params.calendar, f))
                     .collect::<Vec<_>>()
             )?
         ),
@@ -217,46 +173,6 @@ pub fn findings(
     })
 }
 
-fn describe_event(ctx: &Context, projection: &Projection, stream: &str, seq: u64) -> Option<Value> {
-    let f = projection
-        .stream(stream)?
-        .facts
-        .iter()
-        .find(|f| f.seq == seq)?;
-    Some(json!({
-        "seq": seq,
-        "type": f.data.type_name(),
-        "effective_at": ctx.params.calendar.rfc3339(f.effective_at),
-        "recorded_at": ctx.params.calendar.rfc3339(f.recorded),
-    }))
-}
-
-fn check_json(ctx: &Context, projection: &Projection, stream: &str, c: &Check) -> Value {
-    json!({
-        "condition": c.reason.code(),
-        "met": c.met,
-        "detail": c.detail,
-        "legal_basis": c.reason.legal_basis(),
-        "events": c.evidence.iter().filter_map(|s| describe_event(ctx, projection, stream, *s)).collect::<Vec<_>>(),
-    })
-}
-
-/// The explanation of a verdict as JSON (also what the API returns).
-pub fn explanation_json(ctx: &Context, projection: &Projection, s: &SanctionVerdict) -> Value {
-    let mut v = sanction_json(ctx, s);
-    v["checks"] = s
-        .checks
-        .iter()
-        .map(|c| check_json(ctx, projection, &s.stream, c))
-        .collect();
-    v["evidence_events"] = s
-        .evidence
-        .iter()
-        .filter_map(|seq| describe_event(ctx, projection, &s.stream, *seq))
-        .collect();
-    v
-}
-
 pub fn explain(
     ctx: &Context,
     sanction_id: &str,
@@ -275,7 +191,7 @@ pub fn explain(
             }
         );
     };
-    let json = explanation_json(ctx, &projection, &s);
+    let json = explanation_json(&ctx.params.calendar, &projection, &s);
     if format != Format::Table {
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(EXIT_OK);
@@ -317,7 +233,7 @@ pub fn explain(
         for e in c
             .evidence
             .iter()
-            .filter_map(|seq| describe_event(ctx, &projection, &s.stream, *seq))
+            .filter_map(|seq| describe_event(&ctx.params.calendar, &projection, &s.stream, *seq))
         {
             println!(
                 "        seq {} {} (effective {}, recorded {})",

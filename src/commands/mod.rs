@@ -1,5 +1,6 @@
 //! The commands, and what they share: where the data directory is, the parameters, the clock.
 
+pub mod audit;
 pub mod bench;
 pub mod export;
 pub mod import;

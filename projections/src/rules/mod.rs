@@ -6,6 +6,7 @@ pub mod dk_flexjob;
 pub mod dk_minplan;
 pub mod dk_rehab;
 pub mod dk_sanction;
+pub mod monthly;
 pub mod plan;
 pub mod se_actionplan;
 
@@ -16,6 +17,7 @@ use crate::time::{self, Calendar, Instant};
 pub use catalogue::{Reason, RuleInfo, RULES};
 use chrono::{Datelike, NaiveDate};
 pub use dk_sanction::{Check, Decision, SanctionVerdict};
+pub use monthly::MonthStats;
 use plan::Plans;
 use std::collections::BTreeSet;
 

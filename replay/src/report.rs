@@ -1,0 +1,275 @@
+//! The year report of RULES.md §6: built once as JSON (the complete, machine-readable form) and
+//! rendered from that as HTML, XLSX and CSV, so that every format says the same.
+
+use crate::output::{finding_json, sanction_json};
+use crate::sample::{self, Drawn};
+use ledger::{Head, RecordView, StoredRecord};
+use projections::rules::{catalogue, MonthStats};
+use projections::time::Calendar;
+use projections::{Evaluation, Projection, Scope};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+/// Where the report's events came from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// `ledger` or `export`, and the data directory or file.
+    pub kind: &'static str,
+    pub location: String,
+    pub head: Option<Head>,
+    pub records: u64,
+}
+
+/// What to sample, if anything.
+#[derive(Debug, Clone)]
+pub struct SampleRequest {
+    pub size: usize,
+    pub seed: String,
+    /// Sample from the streams with findings of this rule instead of all streams with events.
+    pub rule: Option<String>,
+}
+
+/// Everything a report is made from.
+pub struct ReportInput<'a> {
+    pub projection: &'a Projection,
+    pub eval: Evaluation<'a>,
+    pub year: i32,
+    pub source: Source,
+    pub generated_at: i64,
+    pub program_version: &'a str,
+    pub sample: Option<SampleRequest>,
+}
+
+/// The streams with events in the year (by `effective_at`), or with findings of a rule in it.
+pub fn population(input: &ReportInput<'_>, findings: &[projections::Finding]) -> Vec<String> {
+    let cal = &input.eval.params.calendar;
+    match input.sample.as_ref().and_then(|s| s.rule.as_deref()) {
+        Some(rule) if rule == catalogue::SANCTION => {
+            let set: BTreeSet<String> = input
+                .eval
+                .sanctions(
+                    input.projection,
+                    Scope {
+                        year: Some(input.year),
+                        stream: None,
+                    },
+                )
+                .into_iter()
+                .filter(|s| !s.lawful)
+                .map(|s| s.stream)
+                .collect();
+            set.into_iter().collect()
+        }
+        Some(rule) => findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.stream.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        None => input
+            .projection
+            .streams()
+            .filter(|(_, s)| {
+                s.facts.iter().any(|f| {
+                    input.eval.as_of.is_none_or(|t| f.recorded <= t)
+                        && cal.year(f.effective_at) == input.year
+                })
+            })
+            .map(|(id, _)| id.to_string())
+            .collect(),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn month_json(m: &MonthStats) -> Value {
+    json!({
+        "month": m.month.to_string(),
+        "sanctions_lawful": m.sanctions_lawful,
+        "sanctions_unlawful": m.sanctions_unlawful,
+        "offer_starts_timely": m.offer_starts_timely,
+        "offer_starts_late": m.offer_starts_late,
+        "open_deadlines": m.open_deadlines,
+        "participants_active": m.participants_active,
+        "participants_with_plan": m.participants_with_plan,
+        "participants_without_plan": m.participants_active - m.participants_with_plan.min(m.participants_active),
+        "participants_with_joint_plan": m.participants_with_joint_plan,
+        "action_plans_updated": m.action_plans_updated,
+        "plans_updated": m.plans_updated,
+    })
+}
+
+/// One case's events in effective-time order, with recorded times, seq and hash.
+pub fn timeline_json(cal: &Calendar, records: &[StoredRecord]) -> Vec<Value> {
+    let mut views: Vec<(&StoredRecord, RecordView<'_>)> = records
+        .iter()
+        .filter_map(|r| r.view().ok().map(|v| (r, v)))
+        .collect();
+    views.sort_by_key(|(r, v)| (v.effective_at.unix_nanos, r.seq));
+    views
+        .iter()
+        .map(|(r, v)| {
+            json!({
+                "seq": r.seq,
+                "type": v.event_type,
+                "effective_at": cal.rfc3339(v.effective_at.unix_nanos),
+                "recorded_at": cal.rfc3339(v.recorded_or_appended().unix_nanos),
+                "actor": v.actor,
+                "data": serde_json::from_str::<Value>(v.data).unwrap_or(Value::Null),
+                "hash": hex::encode(r.hash),
+            })
+        })
+        .collect()
+}
+
+/// Reads the records of the given streams (for the sample's timelines).
+pub type RecordsOf<'a> =
+    dyn FnMut(&[String]) -> std::collections::HashMap<String, Vec<StoredRecord>> + 'a;
+
+/// Builds the report.
+pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
+    let eval = &input.eval;
+    let params = eval.params;
+    let cal = &params.calendar;
+    let scope = Scope {
+        year: Some(input.year),
+        stream: None,
+    };
+    let sanctions = eval.sanctions(input.projection, scope);
+    let cases = eval.cases(input.projection, scope);
+    let summary = eval.summary(&sanctions, &cases);
+    let findings: Vec<projections::Finding> =
+        cases.iter().filter_map(|c| c.finding.clone()).collect();
+    let monthly = eval.monthly(input.projection, input.year, &sanctions, &cases);
+    let year_end = chrono::NaiveDate::from_ymd_opt(input.year, 12, 31).unwrap_or_default();
+
+    let rules: Vec<Value> = summary
+        .iter()
+        .map(|s| {
+            json!({
+                "code": s.rule.code,
+                "title": s.rule.title,
+                "legal_basis": s.rule.legal_basis,
+                "cases_examined": s.examined,
+                "findings": s.findings,
+                "error_rate_percent": s.error_rate().map(round2),
+            })
+        })
+        .collect();
+    let parameters: Vec<Value> = params
+        .table
+        .values()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "meaning": p.meaning,
+                "value_at_year_end": p.at(year_end),
+                "values": p.values.iter().map(|v| json!({"value": v.value, "from": v.from.map(|d| d.to_string()), "until": v.until.map(|d| d.to_string())})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sample = input.sample.as_ref().map(|req| {
+        let pop = population(input, &findings);
+        let drawn: Vec<Drawn> = sample::draw(&req.seed, req.size, pop.iter().map(String::as_str));
+        let wanted: Vec<String> = drawn.iter().map(|d| d.stream.clone()).collect();
+        let records = records_of(&wanted);
+        json!({
+            "seed": req.seed,
+            "size": req.size,
+            "rule": req.rule,
+            "population": pop.len(),
+            "method": sample::METHOD,
+            "cases": drawn.iter().map(|d| json!({
+                "stream": d.stream,
+                "key": d.key,
+                "timeline": timeline_json(cal, records.get(&d.stream).map_or(&[][..], Vec::as_slice)),
+                "findings": findings.iter().filter(|f| f.stream == d.stream).map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
+                "sanctions": sanctions.iter().filter(|s| s.stream == d.stream).map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    });
+    let december = monthly.last();
+    let mut source = Map::new();
+    source.insert("kind".into(), json!(input.source.kind));
+    source.insert("location".into(), json!(input.source.location));
+    source.insert("records".into(), json!(input.source.records));
+    source.insert(
+        "chain_head".into(),
+        match input.source.head {
+            Some(h) => json!({"seq": h.seq, "hash": h.hash_hex()}),
+            None => Value::Null,
+        },
+    );
+    json!({
+        "report": "Garanti year report",
+        "year": input.year,
+        "generated_at": cal.rfc3339(input.generated_at),
+        "program": {"name": "garanti", "version": input.program_version},
+        "source": source,
+        "as_of": eval.as_of.map(|t| cal.rfc3339(t)),
+        "evaluated_at": cal.rfc3339(eval.eval_at(Some(input.year))),
+        "time_zone": cal.tz.name(),
+        "parameters": parameters,
+        "generic_goals": params.generic_goals,
+        "rules": rules,
+        "sanctions": sanctions.iter().map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
+        "findings": findings.iter().map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
+        "monthly": monthly.iter().map(month_json).collect::<Vec<_>>(),
+        "year_totals": {
+            "sanctions": sanctions.len(),
+            "sanctions_unlawful": sanctions.iter().filter(|s| !s.lawful).count(),
+            "findings": findings.len(),
+            "offer_starts_timely": monthly.iter().map(|m| m.offer_starts_timely).sum::<u64>(),
+            "offer_starts_late": monthly.iter().map(|m| m.offer_starts_late).sum::<u64>(),
+            "plans_updated": monthly.iter().map(|m| m.plans_updated).sum::<u64>(),
+            "action_plans_updated": monthly.iter().map(|m| m.action_plans_updated).sum::<u64>(),
+            "participants_active_at_year_end": december.map_or(0, |m| m.participants_active),
+            "participants_with_plan_at_year_end": december.map_or(0, |m| m.participants_with_plan),
+            "participants_with_joint_plan_at_year_end": december.map_or(0, |m| m.participants_with_joint_plan),
+        },
+        "sample": sample,
+    })
+}
+
+/// The findings of a report as CSV (RFC 4180).
+pub fn findings_csv(report: &Value) -> String {
+    let mut out = String::from("rule,stream,at,date,evidence,legal_basis,message\r\n");
+    for f in report["findings"].as_array().into_iter().flatten() {
+        let evidence = f["evidence"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let cells = [
+            f["rule"].as_str().unwrap_or_default(),
+            f["stream"].as_str().unwrap_or_default(),
+            f["at"].as_str().unwrap_or_default(),
+            f["date"].as_str().unwrap_or_default(),
+            evidence.as_str(),
+            f["legal_basis"].as_str().unwrap_or_default(),
+            f["message"].as_str().unwrap_or_default(),
+        ];
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    out
+}
+
+pub fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_owned()
+    }
+}

@@ -1,0 +1,196 @@
+//! The year report as an XLSX workbook: one sheet per table, with filters and frozen headers.
+
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use serde_json::Value;
+
+/// A cell: numbers stay numbers, so a revisor can sum and filter them.
+fn cell(v: &Value) -> Cell {
+    match v {
+        Value::Number(n) => n.as_f64().map_or(Cell::Text(n.to_string()), Cell::Number),
+        Value::String(s) => Cell::Text(s.clone()),
+        Value::Null => Cell::Text(String::new()),
+        Value::Bool(b) => Cell::Text(b.to_string()),
+        Value::Array(items) => Cell::Text(
+            items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Value::Object(_) => Cell::Text(v.to_string()),
+    }
+}
+
+enum Cell {
+    Text(String),
+    Number(f64),
+}
+
+fn sheet(
+    wb: &mut Workbook,
+    name: &str,
+    headers: &[(&str, &str, f64)],
+    rows: Vec<Vec<Cell>>,
+) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold().set_background_color("#E8E8E8");
+    let ws = wb.add_worksheet();
+    ws.set_name(name)?;
+    for (c, (title, _, width)) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *title, &bold)?;
+        ws.set_column_width(c as u16, *width)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            match value {
+                Cell::Text(t) => ws.write_string(r, c, t)?,
+                Cell::Number(n) => ws.write_number(r, c, *n)?,
+            };
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(
+        0,
+        0,
+        rows.len() as u32,
+        headers.len().saturating_sub(1) as u16,
+    )?;
+    Ok(())
+}
+
+fn rows_of(report: &Value, key: &str, headers: &[(&str, &str, f64)]) -> Vec<Vec<Cell>> {
+    report[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            headers
+                .iter()
+                .map(|(_, field, _)| cell(&item[*field]))
+                .collect()
+        })
+        .collect()
+}
+
+/// Renders a report (the JSON of `report::build`) as an XLSX workbook.
+pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let head = &report["source"]["chain_head"];
+    let meta: Vec<Vec<Cell>> = [
+        ("Year", &report["year"]),
+        ("Chain head seq", &head["seq"]),
+        ("Chain head hash", &head["hash"]),
+        ("Records", &report["source"]["records"]),
+        ("Source", &report["source"]["location"]),
+        ("Generated", &report["generated_at"]),
+        ("Evaluated at", &report["evaluated_at"]),
+        ("As of", &report["as_of"]),
+        ("Program version", &report["program"]["version"]),
+        ("Time zone", &report["time_zone"]),
+    ]
+    .iter()
+    .map(|(k, v)| vec![Cell::Text((*k).to_owned()), cell(v)])
+    .collect();
+    sheet(
+        &mut wb,
+        "Report",
+        &[("item", "", 22.0), ("value", "", 70.0)],
+        meta,
+    )?;
+
+    let rules = [
+        ("rule", "code", 42.0),
+        ("what it checks", "title", 60.0),
+        ("cases examined", "cases_examined", 14.0),
+        ("findings", "findings", 10.0),
+        ("error rate %", "error_rate_percent", 12.0),
+        ("legal basis", "legal_basis", 60.0),
+    ];
+    sheet(&mut wb, "Rules", &rules, rows_of(report, "rules", &rules))?;
+    let sanctions = [
+        ("sanction", "sanction_id", 14.0),
+        ("case", "stream", 20.0),
+        ("offer", "offer_id", 10.0),
+        ("kind", "kind", 14.0),
+        ("decided", "decided_at", 26.0),
+        ("verdict", "verdict", 10.0),
+        ("reasons", "reasons", 50.0),
+        ("warnings", "warnings", 30.0),
+        ("revoked", "revoked", 9.0),
+        ("evidence (seq)", "evidence", 30.0),
+    ];
+    sheet(
+        &mut wb,
+        "Sanctions",
+        &sanctions,
+        rows_of(report, "sanctions", &sanctions),
+    )?;
+    let findings = [
+        ("date", "date", 12.0),
+        ("rule", "rule", 42.0),
+        ("case", "stream", 20.0),
+        ("finding", "message", 90.0),
+        ("evidence (seq)", "evidence", 20.0),
+        ("at", "at", 30.0),
+        ("legal basis", "legal_basis", 50.0),
+    ];
+    sheet(
+        &mut wb,
+        "Findings",
+        &findings,
+        rows_of(report, "findings", &findings),
+    )?;
+    let monthly = [
+        ("month", "month", 10.0),
+        ("sanctions lawful", "sanctions_lawful", 10.0),
+        ("sanctions unlawful", "sanctions_unlawful", 10.0),
+        ("offer starts timely", "offer_starts_timely", 10.0),
+        ("offer starts late", "offer_starts_late", 10.0),
+        ("open deadlines", "open_deadlines", 10.0),
+        ("participants 16-65", "participants_active", 10.0),
+        ("with plan", "participants_with_plan", 10.0),
+        ("without plan", "participants_without_plan", 10.0),
+        ("joint plan", "participants_with_joint_plan", 10.0),
+        ("Min Plan updates", "plans_updated", 10.0),
+        ("action plan updates", "action_plans_updated", 10.0),
+    ];
+    sheet(
+        &mut wb,
+        "Monthly",
+        &monthly,
+        rows_of(report, "monthly", &monthly),
+    )?;
+    if let Some(sample) = report["sample"].as_object() {
+        let mut rows = Vec::new();
+        for (i, case) in sample["cases"].as_array().into_iter().flatten().enumerate() {
+            for e in case["timeline"].as_array().into_iter().flatten() {
+                rows.push(vec![
+                    Cell::Number((i + 1) as f64),
+                    cell(&case["stream"]),
+                    cell(&e["effective_at"]),
+                    cell(&e["recorded_at"]),
+                    cell(&e["seq"]),
+                    cell(&e["type"]),
+                    Cell::Text(e["data"].to_string()),
+                    cell(&e["hash"]),
+                ]);
+            }
+        }
+        let headers = [
+            ("rank", "", 6.0),
+            ("case", "", 20.0),
+            ("effective", "", 26.0),
+            ("recorded", "", 26.0),
+            ("seq", "", 8.0),
+            ("event", "", 24.0),
+            ("data", "", 60.0),
+            ("hash", "", 66.0),
+        ];
+        sheet(&mut wb, "Sample", &headers, rows)?;
+    }
+    wb.save_to_buffer()
+}

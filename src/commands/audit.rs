@@ -1,0 +1,479 @@
+//! The revisors' commands: `report`, `sample`, `timeline`, `deadlines`.
+
+use super::{parse_time, Context};
+use crate::output::{csv, table};
+use crate::{Format, EXIT_OK};
+use anyhow::{bail, Context as _, Result};
+use ledger::StoredRecord;
+use projections::{Evaluation, Scope};
+use replay::load::Loaded;
+use replay::report::{ReportInput, SampleRequest, Source};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Output formats of a report.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Xlsx,
+    Json,
+    Csv,
+}
+
+/// The events to work on: the data directory's ledger, or an export file (no store needed).
+fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source)> {
+    match export {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let bar = ctx.progress(file.metadata().ok().map(|m| m.len()), "replaying export");
+            let loaded = replay::load::project_export(
+                std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(file)),
+                &mut |_| {},
+            )?;
+            bar.finish_and_clear();
+            let source = Source {
+                kind: "export",
+                location: path.display().to_string(),
+                head: loaded.head,
+                records: loaded.records,
+            };
+            Ok((loaded, source))
+        }
+        None => {
+            let ledger = ctx.open()?;
+            let bar = ctx.progress(ledger.head().map(|h| h.seq + 1), "replaying and verifying");
+            let loaded = replay::load::project_verified(&ledger, &mut |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            let source = Source {
+                kind: "ledger",
+                location: ctx.data.display().to_string(),
+                head: loaded.head,
+                records: loaded.records,
+            };
+            Ok((loaded, source))
+        }
+    }
+}
+
+/// Reads the records of some streams, from the ledger's stream index or from a second pass over
+/// the export file.
+fn records_of(
+    ctx: &Context,
+    export: Option<&Path>,
+    streams: &[String],
+) -> Result<HashMap<String, Vec<StoredRecord>>> {
+    let mut out: HashMap<String, Vec<StoredRecord>> =
+        streams.iter().map(|s| (s.clone(), Vec::new())).collect();
+    match export {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            ledger::export::read_export(std::io::BufReader::new(file), &mut |r| {
+                if let Ok(view) = r.view() {
+                    if let Some(list) = out.get_mut(view.stream) {
+                        list.push(r.clone());
+                    }
+                }
+            })
+            .map_err(|f| anyhow::anyhow!("the export is broken at seq {}: {}", f.seq, f.kind))?;
+        }
+        None => {
+            let ledger = ctx.open()?;
+            for s in streams {
+                out.insert(s.clone(), ledger.stream(s)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
+    Ok(Evaluation {
+        params: &ctx.params,
+        as_of: as_of.map(|t| parse_time(t, "--as-of")).transpose()?,
+        now: ctx.now,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn report(
+    ctx: &Context,
+    year: i32,
+    as_of: Option<&str>,
+    format: Option<ReportFormat>,
+    out: Option<&Path>,
+    export: Option<&Path>,
+    sample: Option<SampleRequest>,
+) -> Result<u8> {
+    let format = match (
+        format,
+        out.and_then(|p| p.extension()).and_then(|e| e.to_str()),
+    ) {
+        (Some(f), _) => f,
+        (None, Some("html" | "htm")) => ReportFormat::Html,
+        (None, Some("xlsx")) => ReportFormat::Xlsx,
+        (None, Some("csv")) => ReportFormat::Csv,
+        _ => ReportFormat::Json,
+    };
+    if format == ReportFormat::Xlsx && out.is_none() {
+        bail!("an XLSX report needs --out FILE.xlsx");
+    }
+    let eval = evaluation(ctx, as_of)?;
+    let (loaded, source) = load(ctx, export)?;
+    let input = ReportInput {
+        projection: &loaded.projection,
+        eval,
+        year,
+        source,
+        generated_at: ctx.now,
+        program_version: env!("CARGO_PKG_VERSION"),
+        sample,
+    };
+    let mut failure = None;
+    let report = replay::report::build(
+        &input,
+        &mut |streams| match records_of(ctx, export, streams) {
+            Ok(r) => r,
+            Err(e) => {
+                failure = Some(e);
+                HashMap::new()
+            }
+        },
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let bytes: Vec<u8> = match format {
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&report)?;
+            text.push('\n');
+            text.into_bytes()
+        }
+        ReportFormat::Csv => replay::report::findings_csv(&report).into_bytes(),
+        ReportFormat::Html => replay::html::render(&report).into_bytes(),
+        ReportFormat::Xlsx => replay::xlsx::render(&report)?,
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let head = &report["source"]["chain_head"];
+            eprintln!(
+                "wrote the {year} report to {} ({} sanctions, {} findings; chain head seq {} hash {})",
+                path.display(),
+                report["year_totals"]["sanctions"],
+                report["year_totals"]["findings"],
+                head["seq"],
+                head["hash"].as_str().unwrap_or("-")
+            );
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn sample(
+    ctx: &Context,
+    year: i32,
+    request: SampleRequest,
+    as_of: Option<&str>,
+    export: Option<&Path>,
+    format: Format,
+) -> Result<u8> {
+    let eval = evaluation(ctx, as_of)?;
+    let (loaded, source) = load(ctx, export)?;
+    let scope = Scope {
+        year: Some(year),
+        stream: None,
+    };
+    let findings = eval.findings(&loaded.projection, scope);
+    if let Some(rule) = &request.rule {
+        if projections::rules::catalogue::rule(rule).is_none() {
+            bail!("--rule {rule:?} is not a rule code; `garanti rules` lists them");
+        }
+    }
+    let input = ReportInput {
+        projection: &loaded.projection,
+        eval,
+        year,
+        source,
+        generated_at: ctx.now,
+        program_version: env!("CARGO_PKG_VERSION"),
+        sample: Some(request.clone()),
+    };
+    let population = replay::report::population(&input, &findings);
+    let drawn = replay::sample::draw(
+        &request.seed,
+        request.size,
+        population.iter().map(String::as_str),
+    );
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "year": year, "seed": request.seed, "size": request.size, "rule": request.rule,
+                "population": population.len(), "method": replay::sample::METHOD,
+                "chain_head": input.source.head.map(|h| json!({"seq": h.seq, "hash": h.hash_hex()})),
+                "cases": drawn.iter().map(|d| json!({"stream": d.stream, "key": d.key})).collect::<Vec<_>>(),
+            }))?
+        ),
+        Format::Table | Format::Csv => {
+            let rows: Vec<Vec<String>> = drawn
+                .iter()
+                .enumerate()
+                .map(|(i, d)| vec![(i + 1).to_string(), d.stream.clone(), d.key.clone()])
+                .collect();
+            if format == Format::Csv {
+                print!("{}", csv(&["rank", "stream", "key"], &rows));
+            } else {
+                println!(
+                    "Sample of {} of {} streams ({}), seed {:?}:",
+                    drawn.len(),
+                    population.len(),
+                    request
+                        .rule
+                        .as_deref()
+                        .unwrap_or("streams with events in the year"),
+                    request.seed
+                );
+                print!("{}", table(&["rank", "stream", "key"], &rows));
+                println!("Method: {}", replay::sample::METHOD);
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Format) -> Result<u8> {
+    ledger::interchange::check_stream_id(stream).map_err(|m| anyhow::anyhow!("stream {m}"))?;
+    let eval = evaluation(ctx, None)?;
+    let (loaded, _) = load(ctx, export)?;
+    if loaded.projection.stream(stream).is_none() {
+        bail!("no events on stream {stream}");
+    }
+    let cal = &ctx.params.calendar;
+    let records = records_of(ctx, export, &[stream.to_owned()])?
+        .remove(stream)
+        .unwrap_or_default();
+    let events = replay::report::timeline_json(cal, &records);
+    let scope = Scope {
+        year: None,
+        stream: Some(stream),
+    };
+    let sanctions = eval.sanctions(&loaded.projection, scope);
+    let findings = eval.findings(&loaded.projection, scope);
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "stream": stream,
+                "events": events,
+                "sanctions": sanctions.iter().map(|s| replay::output::sanction_json(cal, s)).collect::<Vec<_>>(),
+                "findings": findings.iter().map(|f| replay::output::finding_json(cal, f)).collect::<Vec<_>>(),
+            }))?
+        );
+        return Ok(EXIT_OK);
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            vec![
+                s("effective_at"),
+                s("recorded_at"),
+                e["seq"].to_string(),
+                s("type"),
+                e["data"].to_string(),
+                s("hash")[..16].to_owned(),
+            ]
+        })
+        .collect();
+    if format == Format::Csv {
+        print!(
+            "{}",
+            csv(
+                &["effective_at", "recorded_at", "seq", "type", "data", "hash"],
+                &rows
+            )
+        );
+        return Ok(EXIT_OK);
+    }
+    println!("Case {stream}: {} events\n", events.len());
+    print!(
+        "{}",
+        table(
+            &[
+                "effective_at",
+                "recorded_at",
+                "seq",
+                "type",
+                "data",
+                "hash (first 16)"
+            ],
+            &rows
+        )
+    );
+    println!("\nSanctions:");
+    for s in &sanctions {
+        println!(
+            "  {} {} {}: {}",
+            s.sanction_id,
+            cal.date(s.decided_at),
+            replay::output::verdict_word(s),
+            s.reasons
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("\nFindings:");
+    for f in &findings {
+        println!("  {} {}: {}", f.date, f.rule, f.message);
+    }
+    Ok(EXIT_OK)
+}
+
+pub fn deadlines(
+    ctx: &Context,
+    within: Option<u32>,
+    at: Option<&str>,
+    format: Format,
+) -> Result<u8> {
+    let cal = &ctx.params.calendar;
+    let at_instant = match at {
+        Some(text) => match projections::event::parse_date(text) {
+            Some(d) => cal.end_of(d) - 1,
+            None => parse_time(text, "--at")?,
+        },
+        None => ctx.now,
+    };
+    let today = cal.date(at_instant);
+    let eval = Evaluation {
+        params: &ctx.params,
+        as_of: None,
+        now: at_instant,
+    };
+    let (loaded, _) = load(ctx, None)?;
+    let mut open = eval.open_deadlines(&loaded.projection, at_instant, None);
+    if let Some(days) = within {
+        let last = today + chrono::Duration::days(i64::from(days));
+        open.retain(|d| d.due <= last);
+    }
+    // Timeliness of the reassessments (and the other deadlines) due in each month of the year.
+    let year = chrono::Datelike::year(&today);
+    let mut monthly: Vec<Value> = Vec::new();
+    let due = eval.deadlines_due(&loaded.projection, year);
+    for m in 1..=12u32 {
+        let of_month = |rule: &'static str| {
+            due.iter().filter(move |(d, _)| {
+                d.rule == rule
+                    && chrono::Datelike::month(&d.due) == m
+                    && cal.end_of(d.due) <= at_instant
+            })
+        };
+        let count = |rule: &'static str| {
+            (
+                of_month(rule).filter(|(_, ok)| *ok).count(),
+                of_month(rule).filter(|(_, ok)| !*ok).count(),
+            )
+        };
+        let (r_ok, r_late) = count("dk.flexjob.reassessment_late");
+        let (f_ok, f_late) = count("dk.flexjob.forward_late");
+        monthly.push(json!({"month": format!("{year}-{m:02}"), "reassessments_in_time": r_ok, "reassessments_late": r_late, "forwardings_in_time": f_ok, "forwardings_late": f_late}));
+    }
+    let kind = |rule: &'static str| -> &'static str {
+        match rule {
+            "dk.rehab.indsatsplan_late" => "indsatsplan",
+            "dk.rehab.no_offer_first_year" => "first offer (ressourceforløb)",
+            "dk.flexjob.forward_late" => "flexjob forwarding",
+            "dk.flexjob.reassessment_late" => "flexjob reassessment",
+            other => other,
+        }
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "at": cal.rfc3339(at_instant),
+                "open": open.iter().map(|d| json!({"stream": d.stream, "deadline": kind(d.rule), "rule": d.rule, "due": d.due.to_string(), "days_left": (d.due - today).num_days(), "opened_at": cal.rfc3339(d.opened_at), "evidence": d.evidence})).collect::<Vec<_>>(),
+                "monthly_timeliness": monthly,
+            }))?
+        ),
+        Format::Table | Format::Csv => {
+            let rows: Vec<Vec<String>> = open
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.due.to_string(),
+                        (d.due - today).num_days().to_string(),
+                        d.stream.clone(),
+                        kind(d.rule).to_owned(),
+                        cal.date(d.opened_at).to_string(),
+                    ]
+                })
+                .collect();
+            let headers = ["due", "days_left", "stream", "deadline", "since"];
+            if format == Format::Csv {
+                print!("{}", csv(&headers, &rows));
+                return Ok(EXIT_OK);
+            }
+            println!(
+                "Open deadlines at {}{}:\n",
+                today,
+                within
+                    .map(|d| format!(", falling due within {d} days"))
+                    .unwrap_or_default()
+            );
+            print!("{}", table(&headers, &rows));
+            println!("\nFlexjob timeliness in {year} (deadlines passed by {today}):\n");
+            let rows: Vec<Vec<String>> = monthly
+                .iter()
+                .map(|m| {
+                    [
+                        "month",
+                        "reassessments_in_time",
+                        "reassessments_late",
+                        "forwardings_in_time",
+                        "forwardings_late",
+                    ]
+                    .iter()
+                    .map(|k| m[k].to_string().trim_matches('"').to_owned())
+                    .collect()
+                })
+                .collect();
+            print!(
+                "{}",
+                table(
+                    &[
+                        "month",
+                        "reassessed in time",
+                        "late",
+                        "forwarded in time",
+                        "late"
+                    ],
+                    &rows
+                )
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `--sample N --seed TEXT` of `report`, checked.
+pub fn sample_request(
+    size: Option<usize>,
+    seed: Option<String>,
+    rule: Option<String>,
+) -> Result<Option<SampleRequest>> {
+    match (size, seed) {
+        (None, None) => Ok(None),
+        (Some(size), Some(seed)) => Ok(Some(SampleRequest { size, seed, rule })),
+        _ => bail!("a sample needs both --sample N and --seed TEXT"),
+    }
+}

@@ -227,6 +227,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Generate a realistic synthetic municipality for a year and import it
+    ///
+    /// Three Danish municipalities and a Swedish unit: Min Plan versions and publications (some
+    /// late), offers, absences, hearings and sanctions (lawful and unlawful), match assessments,
+    /// follow-ups, rehabilitation deadlines, flexjob payments, Swedish participants with and without
+    /// action plans. Deterministic for a seed; running it again adds nothing.
+    Demo {
+        /// How many citizens (cases); 50,000 give about 4.4 million events
+        #[arg(long, default_value_t = 2000)]
+        citizens: u64,
+        #[arg(long, default_value_t = 2017)]
+        year: i32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Measure import, verify and replay on generated events against raw baselines of the same run
     ///
     /// Uses a temporary directory (removed afterwards) and --store's backend. Figures for
@@ -355,6 +370,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Deadlines { within, at, format } => {
             commands::audit::deadlines(&ctx, within, at.as_deref(), format)
         }
+        Command::Demo { citizens, year, seed } => commands::demo::run(&ctx, citizens, year, seed),
         Command::Bench {
             events,
             batch,

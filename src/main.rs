@@ -1,6 +1,35 @@
 //! `garanti`: the one program. It parses arguments and wires the library crates together; the
 //! work is done in `ledger` (the chain and its storage) and `projections` (the rules).
 
+/// `println!` that ends the program quietly when standard output is closed (`garanti ... | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
+/// `print!` that ends the program quietly when standard output is closed.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
+/// A reader of our output went away (a closed pipe): stop without a word; anything else is an error.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(EXIT_OK));
+    }
+    eprintln!("error: cannot write to standard output: {e}");
+    std::process::exit(i32::from(EXIT_ERROR));
+}
+
 mod commands;
 mod load;
 mod output;

@@ -527,8 +527,8 @@ mod municipality_tests {
 
     #[test]
     fn a_municipality_is_valid_input_and_deterministic() {
-        let lines: Vec<String> = Municipality::new(7, 200, 2017).collect();
-        assert_eq!(lines, Municipality::new(7, 200, 2017).collect::<Vec<_>>());
+        let lines: Vec<String> = Municipality::new(7, 1000, 2017).collect();
+        assert_eq!(lines, Municipality::new(7, 1000, 2017).collect::<Vec<_>>());
         let mut types = std::collections::BTreeSet::new();
         for line in &lines {
             let c = crate::ingest::check_line(line).unwrap_or_else(|e| panic!("{e}: {line}"));

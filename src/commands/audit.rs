@@ -213,7 +213,7 @@ pub fn sample(
         population.iter().map(String::as_str),
     );
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "year": year, "seed": request.seed, "size": request.size, "rule": request.rule,
@@ -229,9 +229,9 @@ pub fn sample(
                 .map(|(i, d)| vec![(i + 1).to_string(), d.stream.clone(), d.key.clone()])
                 .collect();
             if format == Format::Csv {
-                print!("{}", csv(&["rank", "stream", "key"], &rows));
+                out!("{}", csv(&["rank", "stream", "key"], &rows));
             } else {
-                println!(
+                outln!(
                     "Sample of {} of {} streams ({}), seed {:?}:",
                     drawn.len(),
                     population.len(),
@@ -241,8 +241,8 @@ pub fn sample(
                         .unwrap_or("streams with events in the year"),
                     request.seed
                 );
-                print!("{}", table(&["rank", "stream", "key"], &rows));
-                println!("Method: {}", replay::sample::METHOD);
+                out!("{}", table(&["rank", "stream", "key"], &rows));
+                outln!("Method: {}", replay::sample::METHOD);
             }
         }
     }
@@ -268,7 +268,7 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
     let sanctions = eval.sanctions(&loaded.projection, scope);
     let findings = eval.findings(&loaded.projection, scope);
     if format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "stream": stream,
@@ -294,7 +294,7 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
         })
         .collect();
     if format == Format::Csv {
-        print!(
+        out!(
             "{}",
             csv(
                 &["effective_at", "recorded_at", "seq", "type", "data", "hash"],
@@ -303,8 +303,8 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
         );
         return Ok(EXIT_OK);
     }
-    println!("Case {stream}: {} events\n", events.len());
-    print!(
+    outln!("Case {stream}: {} events\n", events.len());
+    out!(
         "{}",
         table(
             &[
@@ -318,9 +318,9 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
             &rows
         )
     );
-    println!("\nSanctions:");
+    outln!("\nSanctions:");
     for s in &sanctions {
-        println!(
+        outln!(
             "  {} {} {}: {}",
             s.sanction_id,
             cal.date(s.decided_at),
@@ -332,9 +332,9 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
                 .join(", ")
         );
     }
-    println!("\nFindings:");
+    outln!("\nFindings:");
     for f in &findings {
-        println!("  {} {}: {}", f.date, f.rule, f.message);
+        outln!("  {} {}: {}", f.date, f.rule, f.message);
     }
     Ok(EXIT_OK)
 }
@@ -397,7 +397,7 @@ pub fn deadlines(
         }
     };
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "at": cal.rfc3339(at_instant),
@@ -420,18 +420,18 @@ pub fn deadlines(
                 .collect();
             let headers = ["due", "days_left", "stream", "deadline", "since"];
             if format == Format::Csv {
-                print!("{}", csv(&headers, &rows));
+                out!("{}", csv(&headers, &rows));
                 return Ok(EXIT_OK);
             }
-            println!(
+            outln!(
                 "Open deadlines at {}{}:\n",
                 today,
                 within
                     .map(|d| format!(", falling due within {d} days"))
                     .unwrap_or_default()
             );
-            print!("{}", table(&headers, &rows));
-            println!("\nFlexjob timeliness in {year} (deadlines passed by {today}):\n");
+            out!("{}", table(&headers, &rows));
+            outln!("\nFlexjob timeliness in {year} (deadlines passed by {today}):\n");
             let rows: Vec<Vec<String>> = monthly
                 .iter()
                 .map(|m| {
@@ -447,7 +447,7 @@ pub fn deadlines(
                     .collect()
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &[

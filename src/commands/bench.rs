@@ -157,7 +157,7 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
         String::new(),
     ));
     rows.push(("projection fold alone".into(), fold_rate, String::new()));
-    println!(
+    outln!(
         "garanti bench: {events} events, {:.0} bytes/record stored, {:.1} MB of JSON Lines, backend {backend}, {} cores",
         record_bytes as f64 / n.max(1) as f64,
         input_bytes as f64 / 1e6,
@@ -167,7 +167,7 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
         .iter()
         .map(|(what, r, vs)| vec![what.clone(), format!("{:.0}", r), vs.clone()])
         .collect();
-    print!(
+    out!(
         "{}",
         crate::output::table(&["measure", "events/s", "ratio"], &table_rows)
     );

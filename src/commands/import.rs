@@ -35,7 +35,7 @@ pub fn run(
     let result = import(&ledger, reader, &options, &mut |done| {
         imported_so_far += done.events;
         if report_batches {
-            println!(
+            outln!(
                 "{{\"batch\":{},\"events\":{},\"last_line\":{},\"head_seq\":{},\"head_hash\":\"{}\"}}",
                 done.batch,
                 done.events,
@@ -56,22 +56,22 @@ pub fn run(
         Err(e) => return Err(anyhow::Error::new(e).context(format!("importing {file}"))),
     };
     if stats.skipped > 0 {
-        println!("skipped {} events already imported by an earlier run of this input (--no-resume imports them again)", stats.skipped);
+        outln!("skipped {} events already imported by an earlier run of this input (--no-resume imports them again)", stats.skipped);
     }
     match (ledger.head(), stats.first_seq) {
-        (Some(head), Some(first)) => println!(
+        (Some(head), Some(first)) => outln!(
             "imported {} events (seq {first}..={}); head seq {} hash {}",
             stats.imported,
             head.seq,
             head.seq,
             head.hash_hex()
         ),
-        (Some(head), None) => println!(
+        (Some(head), None) => outln!(
             "imported 0 events; head seq {} hash {}",
             head.seq,
             head.hash_hex()
         ),
-        (None, _) => println!("imported 0 events; the ledger is empty"),
+        (None, _) => outln!("imported 0 events; the ledger is empty"),
     }
     Ok(EXIT_OK)
 }

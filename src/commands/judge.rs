@@ -33,7 +33,7 @@ pub fn sanctions(
     let projection = crate::load::projection(ctx)?;
     let verdicts = eval.sanctions(&projection, Scope { year, stream });
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(
                 &verdicts
@@ -73,11 +73,11 @@ pub fn sanctions(
                 })
                 .collect();
             if format == Format::Csv {
-                print!("{}", csv(&headers, &rows));
+                out!("{}", csv(&headers, &rows));
             } else {
-                print!("{}", table(&headers, &rows));
+                out!("{}", table(&headers, &rows));
                 let unlawful = verdicts.iter().filter(|s| !s.lawful).count();
-                println!("{} sanctions, {unlawful} unlawful", verdicts.len());
+                outln!("{} sanctions, {unlawful} unlawful", verdicts.len());
             }
         }
     }
@@ -112,7 +112,7 @@ pub fn findings(
     let mut found = eval.findings(&projection, Scope { year, stream });
     found.retain(|f| rule.is_none_or(|r| r == f.rule));
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(
                 &found
@@ -159,10 +159,10 @@ pub fn findings(
                         ]
                     })
                     .collect();
-                print!("{}", csv(&headers, &rows));
+                out!("{}", csv(&headers, &rows));
             } else {
-                print!("{}", table(&headers, &rows));
-                println!("{} findings", found.len());
+                out!("{}", table(&headers, &rows));
+                outln!("{} findings", found.len());
             }
         }
     }
@@ -193,11 +193,11 @@ pub fn explain(
     };
     let json = explanation_json(&ctx.params.calendar, &projection, &s);
     if format != Format::Table {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(EXIT_OK);
     }
     let cal = &ctx.params.calendar;
-    println!(
+    outln!(
         "Sanction {} on {}: {} for absence from offer {}, decided {}{}",
         s.sanction_id,
         s.stream,
@@ -206,15 +206,15 @@ pub fn explain(
         cal.rfc3339(s.decided_at),
         s.seq.map(|q| format!(" (seq {q})")).unwrap_or_default()
     );
-    println!(
+    outln!(
         "Verdict: {}{}",
         verdict_word(&s).to_uppercase(),
         if s.revoked { " (revoked since)" } else { "" }
     );
     if !s.reasons.is_empty() {
-        println!("\nReasons:");
+        outln!("\nReasons:");
         for r in &s.reasons {
-            println!(
+            outln!(
                 "  {} - {}.\n      Legal basis: {}",
                 r.code(),
                 r.meaning(),
@@ -222,9 +222,9 @@ pub fn explain(
             );
         }
     }
-    println!("\nConditions checked:");
+    outln!("\nConditions checked:");
     for c in &s.checks {
-        println!(
+        outln!(
             "  [{}] {}: {}",
             if c.met { "ok" } else { "FAILED" },
             c.reason.code(),
@@ -235,7 +235,7 @@ pub fn explain(
             .iter()
             .filter_map(|seq| describe_event(&ctx.params.calendar, &projection, &s.stream, *seq))
         {
-            println!(
+            outln!(
                 "        seq {} {} (effective {}, recorded {})",
                 e["seq"],
                 e["type"].as_str().unwrap_or(""),
@@ -250,7 +250,7 @@ pub fn explain(
         .filter(|r| !s.checks.iter().any(|c| c.reason == *r))
         .collect();
     if !skipped.is_empty() {
-        println!(
+        outln!(
             "  (not applicable here: {})",
             skipped
                 .iter()
@@ -259,9 +259,9 @@ pub fn explain(
                 .join(", ")
         );
     }
-    println!("\nEvidence (the events the verdict rests on):");
+    outln!("\nEvidence (the events the verdict rests on):");
     for e in json["evidence_events"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "  seq {:<6} {:<26} effective {}  recorded {}",
             e["seq"],
             e["type"].as_str().unwrap_or(""),
@@ -270,7 +270,7 @@ pub fn explain(
         );
     }
     for w in &s.warnings {
-        println!("\nWarning: {w}: an event of the evidence was recorded after the decision was recorded; the facts may be true, but a revisor should look at it.");
+        outln!("\nWarning: {w}: an event of the evidence was recorded after the decision was recorded; the facts may be true, but a revisor should look at it.");
     }
     Ok(EXIT_OK)
 }
@@ -306,7 +306,7 @@ pub fn rules(ctx: &Context, at: Option<&str>, format: Format) -> Result<u8> {
                     "values": param.values.iter().map(|v| json!({"value": v.value, "from": v.from.map(|d| d.to_string()), "until": v.until.map(|d| d.to_string())})).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            outln!("{}", serde_json::to_string_pretty(&v)?);
         }
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = catalogue::RULES
@@ -325,20 +325,20 @@ pub fn rules(ctx: &Context, at: Option<&str>, format: Format) -> Result<u8> {
                 .collect();
             let headers = ["rule", "parameters in force", "legal basis"];
             if format == Format::Csv {
-                print!("{}", csv(&headers, &rows));
+                out!("{}", csv(&headers, &rows));
                 return Ok(EXIT_OK);
             }
-            println!(
+            outln!(
                 "Rules in force on {date} (time zone {}):\n",
                 p.calendar.tz.name()
             );
-            print!("{}", table(&headers, &rows));
-            println!("\nReasons a sanction is unlawful (dk.sanction):\n");
+            out!("{}", table(&headers, &rows));
+            outln!("\nReasons a sanction is unlawful (dk.sanction):\n");
             let reasons: Vec<Vec<String>> = Reason::ALL
                 .iter()
                 .map(|r| vec![r.code().to_owned(), r.legal_basis().to_owned()])
                 .collect();
-            print!("{}", table(&["reason", "legal basis"], &reasons));
+            out!("{}", table(&["reason", "legal basis"], &reasons));
         }
     }
     Ok(EXIT_OK)

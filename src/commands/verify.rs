@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, export: Option<&Path>) -> Result<u8> {
             Ok(check) => {
                 match (check.first, check.checker_head) {
                     (Some((first, anchor)), Some(head)) => {
-                        println!(
+                        outln!(
                             "ok: {} records, seq {first}..={}; head seq {} hash {}",
                             check.records,
                             head.seq,
@@ -26,15 +26,15 @@ pub fn run(ctx: &Context, export: Option<&Path>) -> Result<u8> {
                             head.hash_hex()
                         );
                         if first > 0 {
-                            println!("anchored at prev_hash {} (the hash of seq {}): check it against an earlier export or head", hex::encode(anchor), first - 1);
+                            outln!("anchored at prev_hash {} (the hash of seq {}): check it against an earlier export or head", hex::encode(anchor), first - 1);
                         }
                     }
-                    _ => println!("ok: the export holds no records"),
+                    _ => outln!("ok: the export holds no records"),
                 }
                 EXIT_OK
             }
             Err(fault) => {
-                println!("FAILED at seq {}: {}", fault.seq, fault.kind);
+                outln!("FAILED at seq {}: {}", fault.seq, fault.kind);
                 EXIT_FOUND
             }
         });
@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, export: Option<&Path>) -> Result<u8> {
             head: Some(head),
             records,
         } => {
-            println!(
+            outln!(
                 "ok: {records} records; head seq {} hash {}",
                 head.seq,
                 head.hash_hex()
@@ -56,11 +56,11 @@ pub fn run(ctx: &Context, export: Option<&Path>) -> Result<u8> {
             EXIT_OK
         }
         Verdict::Intact { head: None, .. } => {
-            println!("ok: the ledger is empty");
+            outln!("ok: the ledger is empty");
             EXIT_OK
         }
         Verdict::Broken(fault) => {
-            println!("FAILED at seq {}: {}", fault.seq, fault.kind);
+            outln!("FAILED at seq {}: {}", fault.seq, fault.kind);
             EXIT_FOUND
         }
     })
@@ -70,7 +70,7 @@ pub fn head(ctx: &Context, format: Format) -> Result<u8> {
     let ledger = ctx.open()?;
     let head = ledger.head();
     match format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             match head {
                 Some(h) => serde_json::json!({"seq": h.seq, "hash": h.hash_hex()}),
@@ -78,14 +78,14 @@ pub fn head(ctx: &Context, format: Format) -> Result<u8> {
             }
         ),
         Format::Csv => {
-            println!("seq,hash");
+            outln!("seq,hash");
             if let Some(h) = head {
-                println!("{},{}", h.seq, h.hash_hex());
+                outln!("{},{}", h.seq, h.hash_hex());
             }
         }
         Format::Table => match head {
-            Some(h) => println!("seq {} hash {}", h.seq, h.hash_hex()),
-            None => println!("empty"),
+            Some(h) => outln!("seq {} hash {}", h.seq, h.hash_hex()),
+            None => outln!("empty"),
         },
     }
     Ok(EXIT_OK)

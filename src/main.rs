@@ -256,6 +256,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Reconcile (samkøring) a CSV list of case ids from another system with the ledger's streams
+    Reconcile {
+        /// CSV with a header line, one case per line
+        #[arg(long, value_name = "FILE.csv")]
+        cases: PathBuf,
+        /// The column with the case id [default: stream, case_id, case, sag, sagsnummer, sags_id or id; else the first]
+        #[arg(long, value_name = "NAME")]
+        id_column: Option<String>,
+        /// A column to count per category (e.g. the benefit)
+        #[arg(long, value_name = "NAME")]
+        category_column: Option<String>,
+        /// Put this before every id of the file, e.g. `dk-101:`
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        prefix: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Generate a realistic synthetic municipality for a year and import it
     ///
     /// Three Danish municipalities and a Swedish unit: Min Plan versions and publications (some
@@ -399,6 +416,14 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Deadlines { within, at, format } => {
             commands::audit::deadlines(&ctx, within, at.as_deref(), format)
         }
+        Command::Reconcile { cases, id_column, category_column, prefix, format } => commands::audit::reconcile(
+            &ctx,
+            &cases,
+            id_column.as_deref(),
+            category_column.as_deref(),
+            &prefix,
+            format,
+        ),
         Command::Demo { citizens, year, seed } => commands::demo::run(&ctx, citizens, year, seed),
         Command::Bench {
             events,

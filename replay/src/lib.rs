@@ -10,6 +10,7 @@ pub mod html;
 pub mod ingest;
 pub mod load;
 pub mod output;
+pub mod reconcile;
 pub mod report;
 pub mod sample;
 pub mod synth;

@@ -319,7 +319,14 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
+            // A broken chain found while replaying is a verification failure, not an accident.
+            let chain_broken = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<replay::load::LoadError>(),
+                    Some(replay::load::LoadError::Chain(_))
+                )
+            });
+            ExitCode::from(if chain_broken { EXIT_FOUND } else { EXIT_ERROR })
         }
     }
 }
@@ -416,7 +423,13 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Deadlines { within, at, format } => {
             commands::audit::deadlines(&ctx, within, at.as_deref(), format)
         }
-        Command::Reconcile { cases, id_column, category_column, prefix, format } => commands::audit::reconcile(
+        Command::Reconcile {
+            cases,
+            id_column,
+            category_column,
+            prefix,
+            format,
+        } => commands::audit::reconcile(
             &ctx,
             &cases,
             id_column.as_deref(),
@@ -424,7 +437,11 @@ fn run(cli: Cli) -> Result<u8> {
             &prefix,
             format,
         ),
-        Command::Demo { citizens, year, seed } => commands::demo::run(&ctx, citizens, year, seed),
+        Command::Demo {
+            citizens,
+            year,
+            seed,
+        } => commands::demo::run(&ctx, citizens, year, seed),
         Command::Bench {
             events,
             batch,

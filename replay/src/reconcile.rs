@@ -6,7 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
     #[error("line {line}, column {column}: {message}")]
-    At { line: u64, column: String, message: String },
+    At {
+        line: u64,
+        column: String,
+        message: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -22,7 +26,15 @@ pub struct CaseList {
     pub category_column: Option<String>,
 }
 
-const ID_COLUMNS: [&str; 7] = ["stream", "case_id", "case", "sag", "sagsnummer", "sags_id", "id"];
+const ID_COLUMNS: [&str; 7] = [
+    "stream",
+    "case_id",
+    "case",
+    "sag",
+    "sagsnummer",
+    "sags_id",
+    "id",
+];
 
 /// Reads a CSV case list (RFC 4180, with a header line). The id column is `id_column`, else the
 /// first column named like an id (stream, case_id, case, sag, sagsnummer, sags_id, id), else the
@@ -33,7 +45,10 @@ pub fn read_cases(
     category_column: Option<&str>,
     prefix: &str,
 ) -> Result<CaseList, CsvError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| position_error(&e, &[]))?
@@ -41,27 +56,51 @@ pub fn read_cases(
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
         .collect();
     if headers.iter().all(String::is_empty) {
-        return Err(CsvError::Other("the file is empty: it needs a header line and one case per line".into()));
+        return Err(CsvError::Other(
+            "the file is empty: it needs a header line and one case per line".into(),
+        ));
     }
     let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let id = match id_column {
-        Some(name) => find(name).ok_or_else(|| CsvError::Other(format!("there is no column {name:?}; the columns are: {}", headers.join(", "))))?,
+        Some(name) => find(name).ok_or_else(|| {
+            CsvError::Other(format!(
+                "there is no column {name:?}; the columns are: {}",
+                headers.join(", ")
+            ))
+        })?,
         None => ID_COLUMNS.iter().find_map(|n| find(n)).unwrap_or(0),
     };
     let category = match category_column {
-        Some(name) => Some(find(name).ok_or_else(|| CsvError::Other(format!("there is no category column {name:?}; the columns are: {}", headers.join(", "))))?),
+        Some(name) => Some(find(name).ok_or_else(|| {
+            CsvError::Other(format!(
+                "there is no category column {name:?}; the columns are: {}",
+                headers.join(", ")
+            ))
+        })?),
         None => None,
     };
-    let mut list = CaseList { id_column: headers[id].clone(), category_column: category.map(|c| headers[c].clone()), ..CaseList::default() };
+    let mut list = CaseList {
+        id_column: headers[id].clone(),
+        category_column: category.map(|c| headers[c].clone()),
+        ..CaseList::default()
+    };
     for record in reader.records() {
         let record = record.map_err(|e| position_error(&e, &headers))?;
         let line = record.position().map_or(0, |p| p.line());
         let raw = record.get(id).unwrap_or("").trim();
         if raw.is_empty() {
-            return Err(CsvError::At { line, column: headers[id].clone(), message: "the case id is empty".into() });
+            return Err(CsvError::At {
+                line,
+                column: headers[id].clone(),
+                message: "the case id is empty".into(),
+            });
         }
         let case = format!("{prefix}{raw}");
-        let cat = category.and_then(|c| record.get(c)).unwrap_or("").trim().to_owned();
+        let cat = category
+            .and_then(|c| record.get(c))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
         if list.cases.insert(case.clone(), cat).is_some() {
             *list.duplicates.entry(case).or_insert(1) += 1;
         }
@@ -98,7 +137,10 @@ pub struct Reconciliation {
     pub per_category: BTreeMap<String, (usize, usize)>,
 }
 
-pub fn reconcile(list: &CaseList, ledger_streams: impl IntoIterator<Item = String>) -> Reconciliation {
+pub fn reconcile(
+    list: &CaseList,
+    ledger_streams: impl IntoIterator<Item = String>,
+) -> Reconciliation {
     let ledger: BTreeSet<String> = ledger_streams.into_iter().collect();
     let mut r = Reconciliation::default();
     for (case, category) in &list.cases {
@@ -111,7 +153,10 @@ pub fn reconcile(list: &CaseList, ledger_streams: impl IntoIterator<Item = Strin
             entry.1 += 1;
         }
     }
-    r.missing_in_other = ledger.into_iter().filter(|s| !list.cases.contains_key(s)).collect();
+    r.missing_in_other = ledger
+        .into_iter()
+        .filter(|s| !list.cases.contains_key(s))
+        .collect();
     r
 }
 
@@ -127,32 +172,67 @@ mod tests {
     fn cases_are_compared_both_ways_with_categories() {
         let list = read("sagsnummer,ydelse\ndk-101:c-1,kontanthjælp\ndk-101:c-2,\"fleksjob, ledighedsydelse\"\ndk-101:c-9,kontanthjælp\n", Some("ydelse")).unwrap();
         assert_eq!(list.id_column, "sagsnummer");
-        let r = reconcile(&list, ["dk-101:c-1".to_string(), "dk-101:c-2".into(), "dk-101:c-3".into()]);
+        let r = reconcile(
+            &list,
+            [
+                "dk-101:c-1".to_string(),
+                "dk-101:c-2".into(),
+                "dk-101:c-3".into(),
+            ],
+        );
         assert_eq!(r.in_both.len(), 2);
-        assert_eq!(r.missing_in_ledger.iter().collect::<Vec<_>>(), vec!["dk-101:c-9"]);
-        assert_eq!(r.missing_in_other.iter().collect::<Vec<_>>(), vec!["dk-101:c-3"]);
+        assert_eq!(
+            r.missing_in_ledger.iter().collect::<Vec<_>>(),
+            vec!["dk-101:c-9"]
+        );
+        assert_eq!(
+            r.missing_in_other.iter().collect::<Vec<_>>(),
+            vec!["dk-101:c-3"]
+        );
         assert_eq!(r.per_category["kontanthjælp"], (1, 1));
         assert_eq!(r.per_category["fleksjob, ledighedsydelse"], (1, 0));
     }
 
     #[test]
     fn a_prefix_and_an_explicit_id_column() {
-        let list = read_cases("navn,nr\nA,c-1\nB,c-2\nB,c-2\n".as_bytes(), Some("nr"), None, "dk-101:").unwrap();
-        assert_eq!(list.cases.keys().collect::<Vec<_>>(), vec!["dk-101:c-1", "dk-101:c-2"]);
+        let list = read_cases(
+            "navn,nr\nA,c-1\nB,c-2\nB,c-2\n".as_bytes(),
+            Some("nr"),
+            None,
+            "dk-101:",
+        )
+        .unwrap();
+        assert_eq!(
+            list.cases.keys().collect::<Vec<_>>(),
+            vec!["dk-101:c-1", "dk-101:c-2"]
+        );
         assert_eq!(list.duplicates["dk-101:c-2"], 2);
     }
 
     #[test]
     fn malformed_lists_name_the_line_and_column() {
-        let e = read("case,category\nc-1,a\nc-2,b,extra\n", None).unwrap_err().to_string();
-        assert!(e.starts_with("line 3,") && e.contains("3 fields, the header has 2"), "{e}");
-        let e = read("case,category\nc-1,a\n,b\n", None).unwrap_err().to_string();
+        let e = read("case,category\nc-1,a\nc-2,b,extra\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("line 3,") && e.contains("3 fields, the header has 2"),
+            "{e}"
+        );
+        let e = read("case,category\nc-1,a\n,b\n", None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "line 3, column case: the case id is empty");
-        let e = read_cases("case\nc-1\n".as_bytes(), Some("sag"), None, "").unwrap_err().to_string();
+        let e = read_cases("case\nc-1\n".as_bytes(), Some("sag"), None, "")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no column \"sag\""), "{e}");
-        let e = read("case,category\nc-1,a\n", Some("kategori")).unwrap_err().to_string();
+        let e = read("case,category\nc-1,a\n", Some("kategori"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no category column"), "{e}");
-        let e = read_cases(&b"case\n\xff\xfe\n"[..], None, None, "").unwrap_err().to_string();
+        let e = read_cases(&b"case\n\xff\xfe\n"[..], None, None, "")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 2, column case: not UTF-8"), "{e}");
         assert!(read("", None).is_err());
     }

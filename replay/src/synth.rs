@@ -217,14 +217,26 @@ impl Case<'_> {
 
     fn plan(&mut self, t: i64, goal: &str, offers: &[String]) {
         self.plan_versions += 1;
-        let list = offers.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(",");
+        let list = offers
+            .iter()
+            .map(|o| format!("\"{o}\""))
+            .collect::<Vec<_>>()
+            .join(",");
         let v = self.plan_versions;
-        self.push(t, "plan_updated", &format!(r#"{{"plan_version":{v},"employment_goal":"{goal}","offers":[{list}]}}"#));
+        self.push(
+            t,
+            "plan_updated",
+            &format!(r#"{{"plan_version":{v},"employment_goal":"{goal}","offers":[{list}]}}"#),
+        );
     }
 
     fn publish(&mut self, t: i64, channel: &str) {
         let v = self.plan_versions;
-        self.push(t, "plan_published", &format!(r#"{{"plan_version":{v},"channel":"{channel}"}}"#));
+        self.push(
+            t,
+            "plan_published",
+            &format!(r#"{{"plan_version":{v},"channel":"{channel}"}}"#),
+        );
     }
 }
 
@@ -238,8 +250,18 @@ const GOALS: [&str; 8] = [
     "Køkkenmedhjælper i kantine",
     "Pædagogmedhjælper",
 ];
-const GENERIC: [&str; 4] = ["Afklaring af arbejdsevne", "afklaring af arbejdsevnen.", "Raskmelding", "Opfølgning"];
-const KINDS: [&str; 4] = ["virksomhedspraktik", "loentilskud", "vejledning_opkvalificering", "nytteindsats"];
+const GENERIC: [&str; 4] = [
+    "Afklaring af arbejdsevne",
+    "afklaring af arbejdsevnen.",
+    "Raskmelding",
+    "Opfølgning",
+];
+const KINDS: [&str; 4] = [
+    "virksomhedspraktik",
+    "loentilskud",
+    "vejledning_opkvalificering",
+    "nytteindsats",
+];
 const ASSESSMENTS: [&str; 6] = [
     "Borgeren er fortsat uarbejdsdygtig.",
     "Borgeren er motiveret og møder stabilt i praktikken.",
@@ -269,28 +291,57 @@ fn assessment(rng: &mut Rng, month: i64) -> String {
 /// absences, hearings, sanctions (some unlawful in each of the ways of RULES.md §1), match
 /// assessments and monthly follow-ups. About 150 events.
 fn dk_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case { stream: format!("dk-{municipality}:c-{case:06}"), actor: format!("cw-{}", rng.below(40) + 1), out, plan_versions: 0, sanctions: Vec::new() };
+    let mut c = Case {
+        stream: format!("dk-{municipality}:c-{case:06}"),
+        actor: format!("cw-{}", rng.below(40) + 1),
+        out,
+        plan_versions: 0,
+        sanctions: Vec::new(),
+    };
     let day = |d: i64| year_start + d * DAY + 9 * 3600;
     if !rng.chance(8) {
         c.push(day(rng.below(10) as i64), "sanction_guidance_given", "{}");
     }
-    let goal = if rng.chance(12) { GENERIC[rng.below(4) as usize] } else { GOALS[rng.below(8) as usize] };
+    let goal = if rng.chance(12) {
+        GENERIC[rng.below(4) as usize]
+    } else {
+        GOALS[rng.below(8) as usize]
+    };
     let mut offers: Vec<String> = Vec::new();
     // Now and then an offer of last year stays listed in this year's plans (a stale offer).
     if rng.chance(15) {
         let old = year_start - 200 * DAY;
         c.push(old, "offer_granted", &format!(r#"{{"offer_id":"o-0","kind":"virksomhedspraktik","planned_start":"{}","planned_end":"{}"}}"#, date(old + 10 * DAY), date(old + 90 * DAY)));
         c.push(old + 10 * DAY, "offer_started", r#"{"offer_id":"o-0"}"#);
-        c.push(old + 90 * DAY, "offer_ended", r#"{"offer_id":"o-0","outcome":"completed"}"#);
+        c.push(
+            old + 90 * DAY,
+            "offer_ended",
+            r#"{"offer_id":"o-0","outcome":"completed"}"#,
+        );
         offers.push("o-0".into());
     }
     c.plan(day(12), goal, &offers);
     c.publish(day(12) + 600, "jobnet");
     for q in 0..12i64 {
         let t0 = day(15 + q * 29);
-        let assessed = if rng.chance(10) { "" } else { "Borgeren kan ikke påtage sig arbejde inden for tre måneder pga. helbred." };
+        let assessed = if rng.chance(10) {
+            ""
+        } else {
+            "Borgeren kan ikke påtage sig arbejde inden for tre måneder pga. helbred."
+        };
         if q % 3 == 0 {
-        c.push(t0, "match_assessed", &format!(r#"{{"category":"{}","justification":"{assessed}"}}"#, if rng.chance(50) { "jobparat" } else { "aktivitetsparat" }));
+            c.push(
+                t0,
+                "match_assessed",
+                &format!(
+                    r#"{{"category":"{}","justification":"{assessed}"}}"#,
+                    if rng.chance(50) {
+                        "jobparat"
+                    } else {
+                        "aktivitetsparat"
+                    }
+                ),
+            );
         }
         // A new offer each month, listed in a new plan version published before the start (mostly).
         let offer = format!("o-{}", q + 1);
@@ -312,16 +363,35 @@ fn dk_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out:
         let published_before = !rng.chance(8);
         if in_plan_before {
             c.plan(t0 + 7200, goal, &offers);
-            let t = if published_before { t0 + 7800 } else { start + 1800 };
-            c.publish(t, if rng.chance(80) { "jobnet" } else { "digital_post" });
+            let t = if published_before {
+                t0 + 7800
+            } else {
+                start + 1800
+            };
+            c.publish(
+                t,
+                if rng.chance(80) {
+                    "jobnet"
+                } else {
+                    "digital_post"
+                },
+            );
         }
-        c.push(start, "offer_started", &format!(r#"{{"offer_id":"{offer}"}}"#));
+        c.push(
+            start,
+            "offer_started",
+            &format!(r#"{{"offer_id":"{offer}"}}"#),
+        );
         if !in_plan_before {
             c.plan(start + 2 * DAY, goal, &offers);
             c.publish(start + 2 * DAY + 600, "jobnet");
         }
         if never && rng.chance(50) {
-            c.push(start + 5 * DAY, "offer_ended", &format!(r#"{{"offer_id":"{offer}x","outcome":"cancelled"}}"#));
+            c.push(
+                start + 5 * DAY,
+                "offer_ended",
+                &format!(r#"{{"offer_id":"{offer}x","outcome":"cancelled"}}"#),
+            );
         }
         // Absences: a few a quarter; some excused; a sanction for about half of the quarters.
         let absences = rng.below(7) as i64;
@@ -329,96 +399,238 @@ fn dk_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out:
         for a in 0..absences {
             let t = start + (1 + a) * DAY + 3600 * a;
             let excused = rng.chance(25);
-            c.push(t, "absence_recorded", &format!(r#"{{"offer_id":"{offer}","excuse":{}}}"#, if excused { "\"Lægeerklæring\"" } else { "null" }));
+            c.push(
+                t,
+                "absence_recorded",
+                &format!(
+                    r#"{{"offer_id":"{offer}","excuse":{}}}"#,
+                    if excused {
+                        "\"Lægeerklæring\""
+                    } else {
+                        "null"
+                    }
+                ),
+            );
             if !excused {
                 last_unexcused = Some(t);
             }
             if !excused && !rng.chance(10) {
-                c.push(t + DAY, "hearing_sent", &format!(r#"{{"offer_id":"{offer}"}}"#));
+                c.push(
+                    t + DAY,
+                    "hearing_sent",
+                    &format!(r#"{{"offer_id":"{offer}"}}"#),
+                );
             }
         }
         if let Some(a) = last_unexcused.filter(|_| rng.chance(55)) {
             let late = rng.chance(4);
-            let decided = if late { a + 125 * DAY } else { a + (3 + rng.below(15) as i64) * DAY };
-            let kind = if !c.sanctions.is_empty() && rng.chance(25) { "tightened_availability" } else if rng.chance(85) { "reduction" } else { "stop" };
+            let decided = if late {
+                a + 125 * DAY
+            } else {
+                a + (3 + rng.below(15) as i64) * DAY
+            };
+            let kind = if !c.sanctions.is_empty() && rng.chance(25) {
+                "tightened_availability"
+            } else if rng.chance(85) {
+                "reduction"
+            } else {
+                "stop"
+            };
             let id = format!("s-{municipality}-{case}-{q}");
             c.push(decided, "sanction_decided", &format!(r#"{{"sanction_id":"{id}","offer_id":"{offer}","kind":"{kind}","legal_basis":"LAS § 36"}}"#));
             c.sanctions.push(id.clone());
             if rng.chance(6) {
-                c.push(decided + 20 * DAY, "sanction_revoked", &format!(r#"{{"sanction_id":"{id}","reason":"Ankestyrelsen ophævede afgørelsen"}}"#));
+                c.push(
+                    decided + 20 * DAY,
+                    "sanction_revoked",
+                    &format!(
+                        r#"{{"sanction_id":"{id}","reason":"Ankestyrelsen ophævede afgørelsen"}}"#
+                    ),
+                );
             }
         }
-        c.push(start + 26 * DAY, "offer_ended", &format!(r#"{{"offer_id":"{offer}","outcome":"{}"}}"#, if rng.chance(85) { "completed" } else { "interrupted" }));
+        c.push(
+            start + 26 * DAY,
+            "offer_ended",
+            &format!(
+                r#"{{"offer_id":"{offer}","outcome":"{}"}}"#,
+                if rng.chance(85) {
+                    "completed"
+                } else {
+                    "interrupted"
+                }
+            ),
+        );
     }
     for m in 0..12i64 {
-        let perspective = if rng.chance(10) { "" } else { "Borgeren fortæller, at praktikken giver mening." };
+        let perspective = if rng.chance(10) {
+            ""
+        } else {
+            "Borgeren fortæller, at praktikken giver mening."
+        };
         let assessment = assessment(rng, m);
-        c.push(day(20 + m * 30), "followup_held", &format!(r#"{{"citizen_perspective":"{perspective}","assessment":"{assessment}"}}"#));
+        c.push(
+            day(20 + m * 30),
+            "followup_held",
+            &format!(r#"{{"citizen_perspective":"{perspective}","assessment":"{assessment}"}}"#),
+        );
     }
 }
 
 /// A citizen in jobafklaring or ressourceforløb: the rehabilitation team's meeting, the
 /// indsatsplan (late now and then), offers and follow-ups.
-fn dk_rehab_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case { stream: format!("dk-{municipality}:r-{case:06}"), actor: format!("cw-{}", rng.below(40) + 1), out, plan_versions: 0, sanctions: Vec::new() };
-    let track = if rng.chance(50) { "jobafklaring" } else { "ressourceforloeb" };
+fn dk_rehab_citizen(
+    rng: &mut Rng,
+    municipality: u32,
+    case: u64,
+    year_start: i64,
+    out: &mut Vec<String>,
+) {
+    let mut c = Case {
+        stream: format!("dk-{municipality}:r-{case:06}"),
+        actor: format!("cw-{}", rng.below(40) + 1),
+        out,
+        plan_versions: 0,
+        sanctions: Vec::new(),
+    };
+    let track = if rng.chance(50) {
+        "jobafklaring"
+    } else {
+        "ressourceforloeb"
+    };
     // Meetings from the year before, so that deadlines fall in the year.
     let meeting = year_start - 200 * DAY + rng.below(360) as i64 * DAY + 10 * 3600;
-    c.push(meeting, "rehab_meeting_held", &format!(r#"{{"track":"{track}"}}"#));
-    let plan_after = if rng.chance(20) { 70 + rng.below(40) } else { 20 + rng.below(35) } as i64;
-    c.push(meeting + plan_after * DAY, "indsatsplan_completed", &format!(r#"{{"track":"{track}"}}"#));
-    c.plan(meeting + DAY, GOALS[rng.below(8) as usize], &["o-1".to_string()]);
+    c.push(
+        meeting,
+        "rehab_meeting_held",
+        &format!(r#"{{"track":"{track}"}}"#),
+    );
+    let plan_after = if rng.chance(20) {
+        70 + rng.below(40)
+    } else {
+        20 + rng.below(35)
+    } as i64;
+    c.push(
+        meeting + plan_after * DAY,
+        "indsatsplan_completed",
+        &format!(r#"{{"track":"{track}"}}"#),
+    );
+    c.plan(
+        meeting + DAY,
+        GOALS[rng.below(8) as usize],
+        &["o-1".to_string()],
+    );
     c.publish(meeting + DAY + 600, "jobnet");
     if !(track == "ressourceforloeb" && rng.chance(15)) {
         let start = meeting + (30 + rng.below(300) as i64) * DAY;
-        c.push(start - 10 * DAY, "offer_granted", &format!(r#"{{"offer_id":"o-1","kind":"vejledning_opkvalificering","planned_start":"{}"}}"#, date(start)));
+        c.push(
+            start - 10 * DAY,
+            "offer_granted",
+            &format!(
+                r#"{{"offer_id":"o-1","kind":"vejledning_opkvalificering","planned_start":"{}"}}"#,
+                date(start)
+            ),
+        );
         c.push(start, "offer_started", r#"{"offer_id":"o-1"}"#);
     }
     for m in 0..10i64 {
-        let perspective = if rng.chance(12) { " " } else { "Borgeren ønsker at vende tilbage til arbejdsmarkedet." };
+        let perspective = if rng.chance(12) {
+            " "
+        } else {
+            "Borgeren ønsker at vende tilbage til arbejdsmarkedet."
+        };
         let assessment = assessment(rng, m);
-        c.push(meeting + (m + 1) * 36 * DAY, "followup_held", &format!(r#"{{"citizen_perspective":"{perspective}","assessment":"{assessment}"}}"#));
+        c.push(
+            meeting + (m + 1) * 36 * DAY,
+            "followup_held",
+            &format!(r#"{{"citizen_perspective":"{perspective}","assessment":"{assessment}"}}"#),
+        );
     }
 }
 
 /// A flexjob-visited citizen paid ledighedsydelse month by month over 18 to 30 months, with
 /// forwarding and reassessment in time or late.
-fn dk_flexjob_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case { stream: format!("dk-{municipality}:f-{case:06}"), actor: "system:payroll".into(), out, plan_versions: 0, sanctions: Vec::new() };
+fn dk_flexjob_citizen(
+    rng: &mut Rng,
+    municipality: u32,
+    case: u64,
+    year_start: i64,
+    out: &mut Vec<String>,
+) {
+    let mut c = Case {
+        stream: format!("dk-{municipality}:f-{case:06}"),
+        actor: "system:payroll".into(),
+        out,
+        plan_versions: 0,
+        sanctions: Vec::new(),
+    };
     let first_month = crate::synth::month_of(year_start) - 12 - rng.below(10) as i64;
     let months = 14 + rng.below(16) as i64;
     for m in 0..months {
         let ym = first_month + m;
         let (y, mo) = (ym.div_euclid(12), ym.rem_euclid(12) + 1);
         let t = month_start(y, mo) + 24 * DAY + 12 * 3600;
-        c.push(t, "ledighedsydelse_paid", &format!(r#"{{"month":"{y:04}-{mo:02}"}}"#));
+        c.push(
+            t,
+            "ledighedsydelse_paid",
+            &format!(r#"{{"month":"{y:04}-{mo:02}"}}"#),
+        );
     }
     c.actor = format!("cw-{}", rng.below(40) + 1);
     let forward_month = first_month + 9 + rng.below(4) as i64;
-    let (y, mo) = (forward_month.div_euclid(12), forward_month.rem_euclid(12) + 1);
-    c.push(month_start(y, mo) + (rng.below(40) as i64) * DAY + 10 * 3600, "flexjob_reassessment_forwarded", "{}");
+    let (y, mo) = (
+        forward_month.div_euclid(12),
+        forward_month.rem_euclid(12) + 1,
+    );
+    c.push(
+        month_start(y, mo) + (rng.below(40) as i64) * DAY + 10 * 3600,
+        "flexjob_reassessment_forwarded",
+        "{}",
+    );
     if months >= 12 {
         let re = first_month + 10 + rng.below(4) as i64;
         let (y, mo) = (re.div_euclid(12), re.rem_euclid(12) + 1);
-        c.push(month_start(y, mo) + (rng.below(45) as i64) * DAY + 10 * 3600, "flexjob_reassessed", r#"{"outcome":"fortsat fleksjob"}"#);
+        c.push(
+            month_start(y, mo) + (rng.below(45) as i64) * DAY + 10 * 3600,
+            "flexjob_reassessed",
+            r#"{"outcome":"fortsat fleksjob"}"#,
+        );
     }
 }
 
 /// A participant of a Swedish labour-market unit: enrolled, with or without an action plan.
 fn se_participant(rng: &mut Rng, unit: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case { stream: format!("se-{unit}:p-{case:06}"), actor: format!("handl-{}", rng.below(12) + 1), out, plan_versions: 0, sanctions: Vec::new() };
+    let mut c = Case {
+        stream: format!("se-{unit}:p-{case:06}"),
+        actor: format!("handl-{}", rng.below(12) + 1),
+        out,
+        plan_versions: 0,
+        sanctions: Vec::new(),
+    };
     let year = crate::synth::month_of(year_start).div_euclid(12);
     let enrolled = year_start - rng.below(200) as i64 * DAY + 9 * 3600;
     let birth_year = year - 14 - rng.below(56) as i64;
-    c.push(enrolled, "participant_enrolled", &format!(r#"{{"birth_year":{birth_year},"programme":"Arbetsmarknadsinsats"}}"#));
+    c.push(
+        enrolled,
+        "participant_enrolled",
+        &format!(r#"{{"birth_year":{birth_year},"programme":"Arbetsmarknadsinsats"}}"#),
+    );
     if rng.chance(55) {
         let shared = rng.chance(30);
         for m in 0..(1 + rng.below(10) as i64) {
-            c.push(enrolled + (20 + m * 33) * DAY, "action_plan_updated", &format!(r#"{{"shared":{shared}}}"#));
+            c.push(
+                enrolled + (20 + m * 33) * DAY,
+                "action_plan_updated",
+                &format!(r#"{{"shared":{shared}}}"#),
+            );
         }
     }
     if rng.chance(15) {
-        c.push(year_start + (60 + rng.below(250) as i64) * DAY, "participant_left", "{}");
+        c.push(
+            year_start + (60 + rng.below(250) as i64) * DAY,
+            "participant_left",
+            "{}",
+        );
     }
 }
 
@@ -454,7 +666,13 @@ pub struct Municipality {
 
 impl Municipality {
     pub fn new(seed: u64, citizens: u64, year: i32) -> Self {
-        Municipality { rng: Rng::new(seed), citizens, next: 0, year_start: month_start(i64::from(year), 1), pending: Default::default() }
+        Municipality {
+            rng: Rng::new(seed),
+            citizens,
+            next: 0,
+            year_start: month_start(i64::from(year), 1),
+            pending: Default::default(),
+        }
     }
 }
 
@@ -472,8 +690,12 @@ impl Iterator for Municipality {
             let mut out = Vec::new();
             match self.rng.below(100) {
                 0..=54 => dk_citizen(&mut self.rng, municipality, case, self.year_start, &mut out),
-                55..=69 => dk_rehab_citizen(&mut self.rng, municipality, case, self.year_start, &mut out),
-                70..=84 => dk_flexjob_citizen(&mut self.rng, municipality, case, self.year_start, &mut out),
+                55..=69 => {
+                    dk_rehab_citizen(&mut self.rng, municipality, case, self.year_start, &mut out)
+                }
+                70..=84 => {
+                    dk_flexjob_citizen(&mut self.rng, municipality, case, self.year_start, &mut out)
+                }
                 _ => se_participant(&mut self.rng, 1480, case, self.year_start, &mut out),
             }
             self.pending.extend(out);
@@ -491,7 +713,11 @@ pub struct LinesReader<I: Iterator<Item = String>> {
 
 impl<I: Iterator<Item = String>> LinesReader<I> {
     pub fn new(lines: I) -> Self {
-        LinesReader { lines, buf: Vec::new(), pos: 0 }
+        LinesReader {
+            lines,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 }
 
@@ -535,6 +761,10 @@ mod municipality_tests {
             types.insert(c.event.event_type);
         }
         // Every event type of EVENTS.md appears in a municipality of this size.
-        assert_eq!(types.len(), projections::event::EVENT_TYPES.len(), "{types:?}");
+        assert_eq!(
+            types.len(),
+            projections::event::EVENT_TYPES.len(),
+            "{types:?}"
+        );
     }
 }

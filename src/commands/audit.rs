@@ -478,10 +478,23 @@ pub fn sample_request(
     }
 }
 
-pub fn reconcile(ctx: &Context, cases: &Path, id_column: Option<&str>, category_column: Option<&str>, prefix: &str, format: Format) -> Result<u8> {
-    let file = std::fs::File::open(cases).with_context(|| format!("cannot open {}", cases.display()))?;
-    let list = replay::reconcile::read_cases(std::io::BufReader::new(file), id_column, category_column, prefix)
-        .with_context(|| format!("{} is not a usable case list", cases.display()))?;
+pub fn reconcile(
+    ctx: &Context,
+    cases: &Path,
+    id_column: Option<&str>,
+    category_column: Option<&str>,
+    prefix: &str,
+    format: Format,
+) -> Result<u8> {
+    let file =
+        std::fs::File::open(cases).with_context(|| format!("cannot open {}", cases.display()))?;
+    let list = replay::reconcile::read_cases(
+        std::io::BufReader::new(file),
+        id_column,
+        category_column,
+        prefix,
+    )
+    .with_context(|| format!("{} is not a usable case list", cases.display()))?;
     let ledger = ctx.open()?;
     let streams: Vec<String> = ledger.streams()?.into_iter().map(|(s, _)| s).collect();
     let r = replay::reconcile::reconcile(&list, streams);
@@ -501,37 +514,92 @@ pub fn reconcile(ctx: &Context, cases: &Path, id_column: Option<&str>, category_
         ),
         Format::Csv => {
             let mut rows: Vec<Vec<String>> = Vec::new();
-            rows.extend(r.in_both.iter().map(|s| vec![s.clone(), "in both".into(), list.cases.get(s).cloned().unwrap_or_default()]));
-            rows.extend(r.missing_in_ledger.iter().map(|s| vec![s.clone(), "missing in the ledger".into(), list.cases.get(s).cloned().unwrap_or_default()]));
-            rows.extend(r.missing_in_other.iter().map(|s| vec![s.clone(), "missing in the other system".into(), String::new()]));
+            rows.extend(r.in_both.iter().map(|s| {
+                vec![
+                    s.clone(),
+                    "in both".into(),
+                    list.cases.get(s).cloned().unwrap_or_default(),
+                ]
+            }));
+            rows.extend(r.missing_in_ledger.iter().map(|s| {
+                vec![
+                    s.clone(),
+                    "missing in the ledger".into(),
+                    list.cases.get(s).cloned().unwrap_or_default(),
+                ]
+            }));
+            rows.extend(r.missing_in_other.iter().map(|s| {
+                vec![
+                    s.clone(),
+                    "missing in the other system".into(),
+                    String::new(),
+                ]
+            }));
             out!("{}", csv(&["case", "status", "category"], &rows));
         }
         Format::Table => {
-            outln!("Reconciliation (samkøring) of {} (column {}) with the ledger in {}:\n", cases.display(), list.id_column, ctx.data.display());
+            outln!(
+                "Reconciliation (samkøring) of {} (column {}) with the ledger in {}:\n",
+                cases.display(),
+                list.id_column,
+                ctx.data.display()
+            );
             let summary = vec![
                 vec!["in both".to_string(), r.in_both.len().to_string()],
-                vec!["missing in the ledger (only in the other system)".into(), r.missing_in_ledger.len().to_string()],
-                vec!["missing in the other system (only in the ledger)".into(), r.missing_in_other.len().to_string()],
+                vec![
+                    "missing in the ledger (only in the other system)".into(),
+                    r.missing_in_ledger.len().to_string(),
+                ],
+                vec![
+                    "missing in the other system (only in the ledger)".into(),
+                    r.missing_in_other.len().to_string(),
+                ],
             ];
             out!("{}", table(&["", "cases"], &summary));
             if list.category_column.is_some() {
-                let rows: Vec<Vec<String>> = r.per_category.iter().map(|(c, (both, missing))| vec![if c.is_empty() { "(none)".into() } else { c.clone() }, both.to_string(), missing.to_string()]).collect();
+                let rows: Vec<Vec<String>> = r
+                    .per_category
+                    .iter()
+                    .map(|(c, (both, missing))| {
+                        vec![
+                            if c.is_empty() {
+                                "(none)".into()
+                            } else {
+                                c.clone()
+                            },
+                            both.to_string(),
+                            missing.to_string(),
+                        ]
+                    })
+                    .collect();
                 outln!();
-                out!("{}", table(&["category", "in both", "missing in the ledger"], &rows));
+                out!(
+                    "{}",
+                    table(&["category", "in both", "missing in the ledger"], &rows)
+                );
             }
-            for (title, set) in [("Missing in the ledger", &r.missing_in_ledger), ("Missing in the other system", &r.missing_in_other)] {
+            for (title, set) in [
+                ("Missing in the ledger", &r.missing_in_ledger),
+                ("Missing in the other system", &r.missing_in_other),
+            ] {
                 if !set.is_empty() {
                     outln!("\n{title}:");
                     for s in set.iter().take(50) {
                         outln!("  {s}");
                     }
                     if set.len() > 50 {
-                        outln!("  ... and {} more (--format csv lists them all)", set.len() - 50);
+                        outln!(
+                            "  ... and {} more (--format csv lists them all)",
+                            set.len() - 50
+                        );
                     }
                 }
             }
             if !list.duplicates.is_empty() {
-                outln!("\nIds listed more than once in the file: {}", list.duplicates.len());
+                outln!(
+                    "\nIds listed more than once in the file: {}",
+                    list.duplicates.len()
+                );
             }
         }
     }

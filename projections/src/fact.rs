@@ -76,6 +76,14 @@ impl Projection {
         self.facts
     }
 
+    /// Gives back the spare capacity of the fold's vectors, once no more facts are coming: a
+    /// replay of millions of events otherwise keeps up to twice the memory it needs.
+    pub fn shrink_to_fit(&mut self) {
+        for s in self.streams.values_mut() {
+            s.facts.shrink_to_fit();
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.facts == 0
     }
@@ -93,13 +101,16 @@ impl Projection {
 #[derive(Debug, Clone)]
 pub struct StreamView<'a> {
     pub id: &'a str,
+    /// The same id, shared: results carry it without copying it.
+    pub shared: Arc<str>,
     pub facts: Vec<&'a Fact>,
 }
 
 impl<'a> StreamView<'a> {
-    pub fn new(id: &'a str, facts: &'a StreamFacts, as_of: Option<Instant>) -> Self {
+    pub fn new(id: &'a Arc<str>, facts: &'a StreamFacts, as_of: Option<Instant>) -> Self {
         StreamView {
             id,
+            shared: id.clone(),
             facts: facts
                 .facts
                 .iter()

@@ -187,7 +187,7 @@ fn outcome(facts: &[Fact], skip_wording: bool) -> BTreeMap<String, Vec<String>> 
             if skip_wording && f.rule == "dk.followup.standard_wording" {
                 continue;
             }
-            out.entry(f.stream.clone()).or_default().push(format!(
+            out.entry(f.stream.to_string()).or_default().push(format!(
                 "{} {} {}",
                 f.rule,
                 f.date,

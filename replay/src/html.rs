@@ -147,7 +147,7 @@ fn num(v: &Value, key: &str) -> u64 {
 }
 
 /// Renders a report (the JSON of `report::build`) as HTML.
-pub fn render(report: &Value) -> String {
+pub fn render(report: &crate::report::Report) -> String {
     let year = report["year"].as_i64().unwrap_or_default();
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
@@ -311,10 +311,8 @@ pub fn render(report: &Value) -> String {
     );
 
     out.push_str("<h2>Sanctions</h2>\n");
-    let rows: Vec<Vec<String>> = report["sanctions"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = report
+        .sanctions_json()
         .map(|s| {
             vec![
                 text(&s["sanction_id"]),
@@ -346,10 +344,8 @@ pub fn render(report: &Value) -> String {
     );
 
     out.push_str("<h2>Findings</h2>\n");
-    let rows: Vec<Vec<String>> = report["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = report
+        .findings_json()
         .map(|f| {
             vec![
                 text(&f["date"]),

@@ -58,7 +58,10 @@ pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Project
     })?;
     match failure {
         Some(e) => Err(e),
-        None => Ok(projection),
+        None => {
+            projection.shrink_to_fit();
+            Ok(projection)
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub fn sanction_json(cal: &Calendar, s: &SanctionVerdict) -> Value {
 pub fn finding_json(cal: &Calendar, f: &Finding) -> Value {
     json!({
         "rule": f.rule,
-        "stream": f.stream,
+        "stream": &*f.stream,
         "at": cal.rfc3339(f.at),
         "date": f.date.to_string(),
         "evidence": f.evidence,

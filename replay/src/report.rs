@@ -63,7 +63,7 @@ pub fn population(input: &ReportInput<'_>, findings: &[projections::Finding]) ->
         Some(rule) => findings
             .iter()
             .filter(|f| f.rule == rule)
-            .map(|f| f.stream.clone())
+            .map(|f| f.stream.to_string())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect(),
@@ -130,7 +130,7 @@ pub type RecordsOf<'a> =
     dyn FnMut(&[String]) -> std::collections::HashMap<String, Vec<StoredRecord>> + 'a;
 
 /// Builds the report.
-pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
+pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report {
     let eval = &input.eval;
     let params = eval.params;
     let cal = &params.calendar;
@@ -141,9 +141,12 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
     let sanctions = eval.sanctions(input.projection, scope);
     let cases = eval.cases(input.projection, scope);
     let summary = eval.summary(&sanctions, &cases);
-    let findings: Vec<projections::Finding> =
-        cases.iter().filter_map(|c| c.finding.clone()).collect();
     let monthly = eval.monthly(input.projection, input.year, &sanctions, &cases);
+    // The cases are done with: their findings move out instead of being copied.
+    let findings: Vec<projections::Finding> = cases
+        .into_iter()
+        .filter_map(|c| c.finding.map(|f| *f))
+        .collect();
     let year_end = chrono::NaiveDate::from_ymd_opt(input.year, 12, 31).unwrap_or_default();
 
     let rules: Vec<Value> = summary
@@ -186,7 +189,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
                 "stream": d.stream,
                 "key": d.key,
                 "timeline": timeline_json(cal, records.get(&d.stream).map_or(&[][..], Vec::as_slice)),
-                "findings": findings.iter().filter(|f| f.stream == d.stream).map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
+                "findings": findings.iter().filter(|f| *f.stream == *d.stream).map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
                 "sanctions": sanctions.iter().filter(|s| s.stream == d.stream).map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
@@ -203,7 +206,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
             None => Value::Null,
         },
     );
-    json!({
+    let meta = json!({
         "report": "Garanti year report",
         "year": input.year,
         "generated_at": cal.rfc3339(input.generated_at),
@@ -215,8 +218,6 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
         "parameters": parameters,
         "generic_goals": params.generic_goals,
         "rules": rules,
-        "sanctions": sanctions.iter().map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
-        "findings": findings.iter().map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
         "monthly": monthly.iter().map(month_json).collect::<Vec<_>>(),
         "year_totals": {
             "sanctions": sanctions.len(),
@@ -231,13 +232,107 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Value {
             "participants_with_joint_plan_at_year_end": december.map_or(0, |m| m.participants_with_joint_plan),
         },
         "sample": sample,
-    })
+    });
+    Report {
+        meta,
+        sanctions,
+        findings,
+        calendar: *cal,
+    }
+}
+
+/// A year report: its small parts as JSON, and its two long lists (every sanction, every finding)
+/// kept as they are and turned into JSON one item at a time when written, so that a report of
+/// millions of events never holds a second copy of them.
+pub struct Report {
+    meta: Value,
+    sanctions: Vec<projections::SanctionVerdict>,
+    findings: Vec<projections::Finding>,
+    calendar: Calendar,
+}
+
+impl std::ops::Index<&str> for Report {
+    type Output = Value;
+
+    /// The report's small parts by key (`year`, `source`, `rules`, `monthly`, ...).
+    fn index(&self, key: &str) -> &Value {
+        &self.meta[key]
+    }
+}
+
+impl Report {
+    pub fn sanctions_json(&self) -> impl Iterator<Item = Value> + '_ {
+        self.sanctions
+            .iter()
+            .map(|s| sanction_json(&self.calendar, s))
+    }
+
+    pub fn findings_json(&self) -> impl Iterator<Item = Value> + '_ {
+        self.findings
+            .iter()
+            .map(|f| finding_json(&self.calendar, f))
+    }
+
+    pub fn sanction_count(&self) -> usize {
+        self.sanctions.len()
+    }
+
+    pub fn finding_count(&self) -> usize {
+        self.findings.len()
+    }
+}
+
+/// A list written item by item.
+struct Lazy<I>(std::cell::RefCell<Option<I>>);
+
+impl<I: Iterator<Item = Value>> serde::Serialize for Lazy<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(None)?;
+        if let Some(items) = self.0.borrow_mut().take() {
+            for item in items {
+                seq.serialize_element(&item)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+impl serde::Serialize for Report {
+    /// The same JSON as one object with every key in sorted order.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(meta) = &self.meta else {
+            return self.meta.serialize(serializer);
+        };
+        let mut keys: Vec<&str> = meta
+            .keys()
+            .map(String::as_str)
+            .chain(["findings", "sanctions"])
+            .collect();
+        keys.sort_unstable();
+        let mut map = serializer.serialize_map(Some(keys.len()))?;
+        for key in keys {
+            match key {
+                "findings" => map.serialize_entry(
+                    key,
+                    &Lazy(std::cell::RefCell::new(Some(self.findings_json()))),
+                )?,
+                "sanctions" => map.serialize_entry(
+                    key,
+                    &Lazy(std::cell::RefCell::new(Some(self.sanctions_json()))),
+                )?,
+                other => map.serialize_entry(other, &meta[other])?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// The findings of a report as CSV (RFC 4180).
-pub fn findings_csv(report: &Value) -> String {
+pub fn findings_csv(report: &Report) -> String {
     let mut out = String::from("rule,stream,at,date,evidence,legal_basis,message\r\n");
-    for f in report["findings"].as_array().into_iter().flatten() {
+    for f in report.findings_json() {
         let evidence = f["evidence"]
             .as_array()
             .into_iter()

@@ -62,11 +62,8 @@ fn sheet(
     Ok(())
 }
 
-fn rows_of(report: &Value, key: &str, headers: &[(&str, &str, f64)]) -> Vec<Vec<Cell>> {
-    report[key]
-        .as_array()
-        .into_iter()
-        .flatten()
+fn rows_of(items: impl Iterator<Item = Value>, headers: &[(&str, &str, f64)]) -> Vec<Vec<Cell>> {
+    items
         .map(|item| {
             headers
                 .iter()
@@ -76,8 +73,16 @@ fn rows_of(report: &Value, key: &str, headers: &[(&str, &str, f64)]) -> Vec<Vec<
         .collect()
 }
 
+fn list(report: &crate::report::Report, key: &str) -> impl Iterator<Item = Value> {
+    report[key]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+}
+
 /// Renders a report (the JSON of `report::build`) as an XLSX workbook.
-pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
+pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let head = &report["source"]["chain_head"];
     let meta: Vec<Vec<Cell>> = [
@@ -110,7 +115,12 @@ pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
         ("error rate %", "error_rate_percent", 12.0),
         ("legal basis", "legal_basis", 60.0),
     ];
-    sheet(&mut wb, "Rules", &rules, rows_of(report, "rules", &rules))?;
+    sheet(
+        &mut wb,
+        "Rules",
+        &rules,
+        rows_of(list(report, "rules"), &rules),
+    )?;
     let sanctions = [
         ("sanction", "sanction_id", 14.0),
         ("case", "stream", 20.0),
@@ -127,7 +137,7 @@ pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
         &mut wb,
         "Sanctions",
         &sanctions,
-        rows_of(report, "sanctions", &sanctions),
+        rows_of(report.sanctions_json(), &sanctions),
     )?;
     let findings = [
         ("date", "date", 12.0),
@@ -142,7 +152,7 @@ pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
         &mut wb,
         "Findings",
         &findings,
-        rows_of(report, "findings", &findings),
+        rows_of(report.findings_json(), &findings),
     )?;
     let monthly = [
         ("month", "month", 10.0),
@@ -162,7 +172,7 @@ pub fn render(report: &Value) -> Result<Vec<u8>, XlsxError> {
         &mut wb,
         "Monthly",
         &monthly,
-        rows_of(report, "monthly", &monthly),
+        rows_of(list(report, "monthly"), &monthly),
     )?;
     if let Some(sample) = report["sample"].as_object() {
         let mut rows = Vec::new();

@@ -10,6 +10,7 @@ use replay::load::Loaded;
 use replay::report::{ReportInput, SampleRequest, Source};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::Path;
 
 /// Output formats of a report.
@@ -145,34 +146,39 @@ pub fn report(
     if let Some(e) = failure {
         return Err(e);
     }
-    let bytes: Vec<u8> = match format {
-        ReportFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&report)?;
-            text.push('\n');
-            text.into_bytes()
-        }
-        ReportFormat::Csv => replay::report::findings_csv(&report).into_bytes(),
-        ReportFormat::Html => replay::html::render(&report).into_bytes(),
-        ReportFormat::Xlsx => replay::xlsx::render(&report)?,
+    // JSON is written straight from the report's value: no second copy of a large report.
+    let mut sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match out {
-        Some(path) => {
-            std::fs::write(path, &bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            let head = &report["source"]["chain_head"];
-            eprintln!(
-                "wrote the {year} report to {} ({} sanctions, {} findings; chain head seq {} hash {})",
-                path.display(),
-                report["year_totals"]["sanctions"],
-                report["year_totals"]["findings"],
-                head["seq"],
-                head["hash"].as_str().unwrap_or("-")
-            );
+    let mut sink = std::io::BufWriter::with_capacity(1 << 20, &mut sink);
+    let written = match format {
+        ReportFormat::Json => serde_json::to_writer_pretty(&mut sink, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| sink.write_all(b"\n")),
+        ReportFormat::Csv => sink.write_all(replay::report::findings_csv(&report).as_bytes()),
+        ReportFormat::Html => sink.write_all(replay::html::render(&report).as_bytes()),
+        ReportFormat::Xlsx => sink.write_all(&replay::xlsx::render(&report)?),
+    };
+    match written.and_then(|()| sink.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && out.is_none() => {
+            return Ok(EXIT_OK)
         }
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
-        }
+        other => other.context("cannot write the report")?,
+    }
+    if let Some(path) = out {
+        let head = &report["source"]["chain_head"];
+        eprintln!(
+            "wrote the {year} report to {} ({} sanctions, {} findings; chain head seq {} hash {})",
+            path.display(),
+            report["year_totals"]["sanctions"],
+            report["year_totals"]["findings"],
+            head["seq"],
+            head["hash"].as_str().unwrap_or("-")
+        );
     }
     Ok(EXIT_OK)
 }

@@ -129,7 +129,7 @@ pub fn findings(
                     vec![
                         f.date.to_string(),
                         f.rule.to_owned(),
-                        f.stream.clone(),
+                        f.stream.to_string(),
                         seqs(&f.evidence),
                         f.message.clone(),
                     ]
@@ -150,7 +150,7 @@ pub fn findings(
                     .map(|f| {
                         vec![
                             f.rule.to_owned(),
-                            f.stream.clone(),
+                            f.stream.to_string(),
                             ctx.params.calendar.rfc3339(f.at),
                             f.date.to_string(),
                             seqs(&f.evidence),

@@ -93,7 +93,7 @@ pub fn deadlines<'a>(view: &StreamView<'a>, params: &Params, out: &mut Vec<Deadl
             evidence.extend(prev.map(|r| r.seq));
             out.push(Deadline {
                 rule,
-                stream: view.id,
+                stream: view.shared.clone(),
                 due: d,
                 opened_by,
                 met_by,

@@ -19,10 +19,10 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
     let cal = &params.calendar;
     let event_case = |rule: &'static str, f: &Fact, finding: Option<(String, Vec<u64>)>| Case {
         rule,
-        stream: view.id.to_owned(),
+        stream: view.shared.clone(),
         date: cal.date(f.effective_at),
         finding: finding.map(|(message, evidence)| {
-            Finding::new(rule, view.id, f.effective_at, cal, message, evidence)
+            Finding::new(rule, &view.shared, f.effective_at, cal, message, evidence)
         }),
     };
 

@@ -31,7 +31,7 @@ pub fn deadlines<'a>(view: &StreamView<'a>, params: &Params, out: &mut Vec<Deadl
                     .find(|f| m.effective_at <= f.effective_at && f.effective_at < end && met(f));
                 out.push(Deadline {
                     rule,
-                    stream: view.id,
+                    stream: view.shared.clone(),
                     due,
                     opened_by: m,
                     met_by,
@@ -72,12 +72,10 @@ pub fn followup_cases(view: &StreamView<'_>, params: &Params, out: &mut Vec<Case
         };
         out.push(Case {
             rule: NO_CITIZEN_PERSPECTIVE,
-            stream: view.id.to_owned(),
+            stream: view.shared.clone(),
             date: cal.date(f.effective_at),
             finding: blank(citizen_perspective).then(|| {
-                Finding::new(
-                    NO_CITIZEN_PERSPECTIVE,
-                    view.id,
+                Finding::new(NO_CITIZEN_PERSPECTIVE, &view.shared,
                     f.effective_at,
                     cal,
                     "The follow-up conversation (opfølgningssamtale) records nothing of the citizen's own perspective.".into(),
@@ -132,12 +130,10 @@ pub fn standard_wording<'a>(
             });
         out.push(Case {
             rule: STANDARD_WORDING,
-            stream: view.id.to_owned(),
+            stream: view.shared.clone(),
             date: cal.date(f.effective_at),
             finding: (key.is_some() && others >= k).then(|| {
-                Finding::new(
-                    STANDARD_WORDING,
-                    view.id,
+                Finding::new(STANDARD_WORDING, &view.shared,
                     f.effective_at,
                     cal,
                     format!("The follow-up's assessment is the same standard wording as on {others} other cases of {} ({:?}), not an assessment of this citizen.", view.municipality(), key.as_deref().unwrap_or_default()),

@@ -20,12 +20,13 @@ pub use dk_sanction::{Check, Decision, SanctionVerdict};
 pub use monthly::MonthStats;
 use plan::Plans;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A finding: one thing an auditor would remark on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub rule: &'static str,
-    pub stream: String,
+    pub stream: Arc<str>,
     /// For a rule about one event, its `effective_at`; for a deadline, the end of the deadline day.
     pub at: Instant,
     /// The local date the finding is dated.
@@ -38,23 +39,23 @@ pub struct Finding {
 impl Finding {
     pub fn new(
         rule: &'static str,
-        stream: &str,
+        stream: &Arc<str>,
         at: Instant,
         cal: &Calendar,
         message: String,
         mut evidence: Vec<u64>,
-    ) -> Finding {
+    ) -> Box<Finding> {
         evidence.sort_unstable();
         evidence.dedup();
-        Finding {
+        Box::new(Finding {
             rule,
-            stream: stream.to_owned(),
+            stream: stream.clone(),
             at,
             date: cal.date(at),
             evidence,
             legal_basis: catalogue::rule(rule).map_or("", |r| r.legal_basis),
             message,
-        }
+        })
     }
 }
 
@@ -62,10 +63,11 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     pub rule: &'static str,
-    pub stream: String,
+    pub stream: Arc<str>,
     /// The date that places the case in a year (the event's, or the deadline's).
     pub date: NaiveDate,
-    pub finding: Option<Finding>,
+    /// Boxed: most cases have none, and a year has millions of cases.
+    pub finding: Option<Box<Finding>>,
 }
 
 /// A deadline of a rule on one stream, passed or not: what opened it, when it falls due, and the
@@ -73,7 +75,7 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deadline<'a> {
     pub rule: &'static str,
-    pub stream: &'a str,
+    pub stream: Arc<str>,
     /// The deadline day D: met by an event before E(D).
     pub due: NaiveDate,
     /// The event that set the deadline running (the meeting; the paid month that made it due).
@@ -94,7 +96,7 @@ impl Deadline<'_> {
             finding: self.met_by.is_none().then(|| {
                 Finding::new(
                     self.rule,
-                    self.stream,
+                    &self.stream,
                     time::last_instant_of(cal, self.due),
                     cal,
                     self.message.clone(),
@@ -208,7 +210,8 @@ impl<'p> Evaluation<'p> {
     ) -> SanctionVerdict {
         let empty = crate::fact::StreamFacts::default();
         let facts = proj.stream(stream).unwrap_or(&empty);
-        let view = StreamView::new(stream, facts, self.as_of);
+        let id: Arc<str> = Arc::from(stream);
+        let view = StreamView::new(&id, facts, self.as_of);
         let plans = Plans::of(&view);
         dk_sanction::judge(&view, &plans, intended, self.params)
     }
@@ -267,7 +270,7 @@ impl<'p> Evaluation<'p> {
             out.extend(
                 wording
                     .into_iter()
-                    .filter(|c| scope.stream.is_none_or(|s| s == c.stream)),
+                    .filter(|c| scope.stream.is_none_or(|s| *s == *c.stream)),
             );
         }
         out.retain(|c| {
@@ -298,7 +301,7 @@ impl<'p> Evaluation<'p> {
                 if known && !met && cal.end_of(d.due) > at {
                     out.push(OpenDeadline {
                         rule: d.rule,
-                        stream: d.stream.to_owned(),
+                        stream: d.stream.to_string(),
                         due: d.due,
                         opened_at: d.opened_by.effective_at,
                         evidence: d.evidence,
@@ -333,7 +336,7 @@ impl<'p> Evaluation<'p> {
     pub fn findings(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Finding> {
         self.cases(proj, scope)
             .into_iter()
-            .filter_map(|c| c.finding)
+            .filter_map(|c| c.finding.map(|f| *f))
             .collect()
     }
 

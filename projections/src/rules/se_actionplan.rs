@@ -85,12 +85,10 @@ pub fn cases(
         .collect();
     out.push(Case {
         rule: MISSING,
-        stream: view.id.to_owned(),
+        stream: view.shared.clone(),
         date: day,
         finding: (!state.has_plan).then(|| {
-            Finding::new(
-                MISSING,
-                view.id,
+            Finding::new(MISSING, &view.shared,
                 last_instant_of(cal, day),
                 cal,
                 format!("The participant (deltagare) was active at the end of {year} without any action plan (handlingsplan)."),

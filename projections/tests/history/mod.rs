@@ -93,7 +93,7 @@ impl History {
                 },
             )
             .into_iter()
-            .map(|f| (f.rule.to_owned(), f.stream, f.date.to_string()))
+            .map(|f| (f.rule.to_owned(), f.stream.to_string(), f.date.to_string()))
             .collect()
     }
 

@@ -5,6 +5,11 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
+
+/// Text in an event: shared, so that a replay can keep one copy of each distinct text (offer ids,
+/// legal bases, goals) however many events carry it.
+pub type Text = Arc<str>;
 
 /// A field-level input error: the JSON path of the field (`data.offer_id`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,9 +124,9 @@ pub enum EventData {
     /// A new version of Min Plan was written.
     PlanUpdated {
         plan_version: u32,
-        employment_goal: String,
-        offers: Vec<String>,
-        education: Option<String>,
+        employment_goal: Text,
+        offers: Arc<[Text]>,
+        education: Option<Text>,
     },
     /// A plan version was published on Jobnet or sent to the citizen.
     PlanPublished {
@@ -130,43 +135,43 @@ pub enum EventData {
     },
     /// A tilbud was granted.
     OfferGranted {
-        offer_id: String,
-        kind: String,
+        offer_id: Text,
+        kind: Text,
         planned_start: NaiveDate,
         planned_end: Option<NaiveDate>,
     },
     /// Iværksættelse af tilbud.
     OfferStarted {
-        offer_id: String,
+        offer_id: Text,
     },
     OfferEnded {
-        offer_id: String,
+        offer_id: Text,
         outcome: OfferOutcome,
     },
     /// Udeblivelse.
     AbsenceRecorded {
-        offer_id: String,
-        excuse: Option<String>,
+        offer_id: Text,
+        excuse: Option<Text>,
     },
     /// Vejledning om rettigheder og pligter (LAS § 35).
     SanctionGuidanceGiven,
     /// Partshøring (forvaltningsloven § 19).
     HearingSent {
-        offer_id: String,
+        offer_id: Text,
     },
     SanctionDecided {
-        sanction_id: String,
-        offer_id: String,
+        sanction_id: Text,
+        offer_id: Text,
         kind: SanctionKind,
-        legal_basis: String,
+        legal_basis: Text,
     },
     SanctionRevoked {
-        sanction_id: String,
-        reason: String,
+        sanction_id: Text,
+        reason: Text,
     },
     MatchAssessed {
         category: MatchCategory,
-        justification: String,
+        justification: Text,
     },
     RehabMeetingHeld {
         track: Track,
@@ -176,8 +181,8 @@ pub enum EventData {
     },
     /// Opfølgningssamtale.
     FollowupHeld {
-        citizen_perspective: String,
-        assessment: String,
+        citizen_perspective: Text,
+        assessment: Text,
     },
     LedighedsydelsePaid {
         month: YearMonth,
@@ -185,12 +190,12 @@ pub enum EventData {
     FlexjobReassessmentForwarded,
     /// Revurdering.
     FlexjobReassessed {
-        outcome: String,
+        outcome: Text,
     },
     /// Deltagare in an arbetsmarknadsinsats.
     ParticipantEnrolled {
         birth_year: i32,
-        programme: String,
+        programme: Text,
     },
     ParticipantLeft,
     /// Handlingsplan (shared: samordnad individuell plan).
@@ -244,9 +249,9 @@ impl Fields<'_> {
         self.data.get(name).ok_or_else(|| err(name, "is missing"))
     }
 
-    fn string(&self, name: &str) -> Result<String, DataError> {
+    fn string(&self, name: &str) -> Result<Text, DataError> {
         match self.get(name)? {
-            Value::String(s) => Ok(s.clone()),
+            Value::String(s) => Ok(Text::from(s.as_str())),
             other => Err(err(
                 name,
                 format!("must be a string, is {}", kind_of(other)),
@@ -254,7 +259,7 @@ impl Fields<'_> {
         }
     }
 
-    fn opt_string(&self, name: &str) -> Result<Option<String>, DataError> {
+    fn opt_string(&self, name: &str) -> Result<Option<Text>, DataError> {
         match self.data.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(_) => self.string(name).map(Some),
@@ -368,9 +373,9 @@ impl EventData {
                                     format!("offer {id:?} is listed twice"),
                                 ));
                             }
-                            offers.push(id.clone());
+                            offers.push(Text::from(id.as_str()));
                         }
-                        offers
+                        Arc::from(offers)
                     }
                     other => {
                         return Err(err(
@@ -475,6 +480,44 @@ impl EventData {
             },
             _ => unreachable!("every type of EVENT_TYPES is parsed above"),
         })
+    }
+
+    /// Replaces the texts that repeat across events (offer ids, kinds, goals, legal bases, excuses,
+    /// ...) by the copies `share` returns, so that a replay holds each distinct text once. Sanction
+    /// ids and follow-up assessments are mostly unique and stay as they are.
+    pub fn share_texts(&mut self, share: &mut dyn FnMut(&Text) -> Text) {
+        match self {
+            EventData::PlanUpdated { employment_goal, offers, education, .. } => {
+                *employment_goal = share(employment_goal);
+                *offers = offers.iter().map(|o| share(o)).collect();
+                if let Some(e) = education {
+                    *e = share(e);
+                }
+            }
+            EventData::OfferGranted { offer_id, kind, .. } => {
+                *offer_id = share(offer_id);
+                *kind = share(kind);
+            }
+            EventData::OfferStarted { offer_id } | EventData::OfferEnded { offer_id, .. } | EventData::HearingSent { offer_id } => {
+                *offer_id = share(offer_id);
+            }
+            EventData::AbsenceRecorded { offer_id, excuse } => {
+                *offer_id = share(offer_id);
+                if let Some(e) = excuse {
+                    *e = share(e);
+                }
+            }
+            EventData::SanctionDecided { offer_id, legal_basis, .. } => {
+                *offer_id = share(offer_id);
+                *legal_basis = share(legal_basis);
+            }
+            EventData::SanctionRevoked { reason, .. } => *reason = share(reason),
+            EventData::MatchAssessed { justification, .. } => *justification = share(justification),
+            EventData::FollowupHeld { citizen_perspective, .. } => *citizen_perspective = share(citizen_perspective),
+            EventData::FlexjobReassessed { outcome } => *outcome = share(outcome),
+            EventData::ParticipantEnrolled { programme, .. } => *programme = share(programme),
+            _ => {}
+        }
     }
 
     pub fn type_name(&self) -> &'static str {

@@ -128,3 +128,4 @@ impl<'a> StreamView<'a> {
         self.facts.iter().copied()
     }
 }
+

@@ -82,7 +82,7 @@ fn a_match_assessment_needs_a_justification() {
             "2017-06-01T09:00:00+02:00",
             EventData::MatchAssessed {
                 category: projections::event::MatchCategory::Jobparat,
-                justification: j.to_string(),
+                justification: (*j).into(),
             },
         );
     }

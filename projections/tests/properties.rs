@@ -39,7 +39,7 @@ fn stream_events(stream_no: usize, steps: &[Step]) -> Vec<(i64, EventData)> {
                 EventData::PlanUpdated {
                     plan_version: versions,
                     employment_goal: goals[usize::from(*a) % 4].into(),
-                    offers,
+                    offers: offers.iter().map(|o| projections::event::Text::from(o.as_str())).collect(),
                     education: None,
                 }
             }
@@ -79,7 +79,7 @@ fn stream_events(stream_no: usize, steps: &[Step]) -> Vec<(i64, EventData)> {
             13 => EventData::MatchAssessed {
                 category: MatchCategory::Aktivitetsparat,
                 justification: if b % 2 == 0 {
-                    String::new()
+                    "".into()
                 } else {
                     "begrundet".into()
                 },
@@ -88,7 +88,7 @@ fn stream_events(stream_no: usize, steps: &[Step]) -> Vec<(i64, EventData)> {
             15 => indsatsplan([Track::Jobafklaring, Track::Ressourceforloeb][usize::from(*b) % 2]),
             16 => EventData::FollowupHeld {
                 citizen_perspective: if b % 3 == 0 {
-                    String::new()
+                    "".into()
                 } else {
                     "ønsker job".into()
                 },

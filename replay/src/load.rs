@@ -33,6 +33,29 @@ pub fn fact_of(record: &StoredRecord) -> Result<Fact, LoadError> {
     })
 }
 
+/// One shared copy of each distinct stream id and repeated text while folding a log.
+#[derive(Default)]
+struct Interner {
+    texts: std::collections::HashSet<Arc<str>>,
+}
+
+impl Interner {
+    fn share(&mut self, text: &Arc<str>) -> Arc<str> {
+        if let Some(existing) = self.texts.get(&**text) {
+            return existing.clone();
+        }
+        self.texts.insert(text.clone());
+        text.clone()
+    }
+
+    /// The fact with its stream id and texts shared.
+    fn fact(&mut self, mut fact: Fact) -> Fact {
+        fact.stream = self.share(&fact.stream);
+        fact.data.share_texts(&mut |t| self.share(t));
+        fact
+    }
+}
+
 /// Folds every record of the ledger into a projection. `progress` gets the count every 65,536.
 pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Projection, LoadError> {
     let mut projection = Projection::new();
@@ -82,7 +105,7 @@ pub fn project_verified(
     let mut checker = ledger::verify::ChainChecker::from_genesis();
     let mut projection = Projection::new();
     let mut failure = None;
-    let mut streams: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    let mut interner = Interner::default();
     ledger.scan(0, u64::MAX, &mut |record| {
         if let Err(fault) =
             checker.check(record.seq, &record.prev_hash, &record.hash, &record.bytes)
@@ -91,12 +114,8 @@ pub fn project_verified(
             return false;
         }
         match fact_of(record) {
-            Ok(mut fact) => {
-                let id = streams
-                    .entry(fact.stream.to_string())
-                    .or_insert_with(|| fact.stream.clone());
-                fact.stream = id.clone();
-                projection.apply(fact);
+            Ok(fact) => {
+                projection.apply(interner.fact(fact));
                 if checker.count() % 65_536 == 0 {
                     progress(checker.count());
                 }
@@ -138,18 +157,14 @@ pub fn project_export(
 ) -> Result<Loaded, LoadError> {
     let mut projection = Projection::new();
     let mut failure = None;
-    let mut streams: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    let mut interner = Interner::default();
     let check = ledger::export::read_export(reader, &mut |record| {
         if failure.is_some() {
             return;
         }
         match fact_of(record) {
-            Ok(mut fact) => {
-                let id = streams
-                    .entry(fact.stream.to_string())
-                    .or_insert_with(|| fact.stream.clone());
-                fact.stream = id.clone();
-                projection.apply(fact);
+            Ok(fact) => {
+                projection.apply(interner.fact(fact));
                 if projection.len() % 65_536 == 0 {
                     progress(projection.len());
                 }

@@ -32,7 +32,7 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
         let EventData::OfferStarted { offer_id: o } = &f.data else {
             continue;
         };
-        if seen_offers.contains(&o.as_str()) {
+        if seen_offers.contains(&o.as_ref()) {
             continue;
         }
         seen_offers.push(o);

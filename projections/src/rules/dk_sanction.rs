@@ -82,27 +82,30 @@ pub fn judge(
     plans: &Plans<'_>,
     s: &Decision<'_>,
     params: &Params,
+    explain: bool,
 ) -> SanctionVerdict {
+    // The conditions in words are made only when an explanation is asked for.
+    let say = |text: &dyn Fn() -> String| if explain { text() } else { String::new() };
     let cal = &params.calendar;
     let o = s.offer_id;
     let mut checks: Vec<Check> = Vec::new();
     let mut evidence: Vec<&Fact> = Vec::new();
     let first_start = view
         .iter()
-        .find(|f| matches!(&f.data, EventData::OfferStarted { offer_id } if offer_id == o));
-    let revoked = view.iter().any(|f| matches!(&f.data, EventData::SanctionRevoked { sanction_id, .. } if sanction_id == s.sanction_id));
+        .find(|f| matches!(&f.data, EventData::OfferStarted { offer_id } if offer_id.as_ref() == o));
+    let revoked = view.iter().any(|f| matches!(&f.data, EventData::SanctionRevoked { sanction_id, .. } if sanction_id.as_ref() == s.sanction_id));
     let started = first_start.filter(|f| f.effective_at <= s.decided_at);
     let Some(start_fact) = started else {
         checks.push(Check {
             reason: Reason::OfferNotStarted,
             met: false,
-            detail: match first_start {
+            detail: say(&|| match first_start {
                 Some(f) => format!(
                     "offer {o} first began at {}, after the decision",
                     cal.rfc3339(f.effective_at)
                 ),
                 None => format!("offer {o} has no offer_started on the case"),
-            },
+            }),
             evidence: first_start.map(|f| vec![f.seq]).unwrap_or_default(),
         });
         // Evidence lists what exists of RULES.md's list, whatever the reason: with a start after
@@ -128,7 +131,7 @@ pub fn judge(
     checks.push(Check {
         reason: Reason::OfferNotStarted,
         met: true,
-        detail: format!("offer {o} began at {}", cal.rfc3339(start)),
+        detail: say(&|| format!("offer {o} began at {}", cal.rfc3339(start))),
         evidence: vec![start_fact.seq],
     });
     evidence.push(start_fact);
@@ -145,13 +148,13 @@ pub fn judge(
     checks.push(Check {
         reason: Reason::OfferNotInPlanBeforeStart,
         met: written_before > 0,
-        detail: if written_before > 0 {
+        detail: say(&|| if written_before > 0 {
             format!(
                 "{written_before} version(s) of Min Plan listing {o} were written before the start"
             )
         } else {
             format!("no version of Min Plan listing {o} was written before the start")
-        },
+        }),
         evidence: plans
             .versions_listing(o)
             .filter(|v| v.fact.effective_at < start)
@@ -168,7 +171,7 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::PlanNotPublishedBeforeStart,
             met: published_before.is_some(),
-            detail: match published_before {
+            detail: say(&|| match published_before {
                 Some(p) => format!(
                     "version {} listing {o} was published ({}) with effect at {}, before the start",
                     p.plan_version,
@@ -178,7 +181,7 @@ pub fn judge(
                 None => {
                     format!("no publication of a version listing {o} took effect before the start")
                 }
-            },
+            }),
             evidence: published_before
                 .map(|p| vec![p.fact.seq])
                 .unwrap_or_default(),
@@ -190,7 +193,7 @@ pub fn judge(
         .iter()
         .filter_map(|f| match &f.data {
             EventData::AbsenceRecorded { offer_id, excuse }
-                if offer_id == o && start <= f.effective_at && f.effective_at <= s.decided_at =>
+                if offer_id.as_ref() == o && start <= f.effective_at && f.effective_at <= s.decided_at =>
             {
                 Some((f, excuse.as_deref().is_some_and(|e| !blank(e))))
             }
@@ -206,14 +209,14 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::NoAbsenceBeforeDecision,
             met: false,
-            detail: format!("no absence from {o} between its start and the decision"),
+            detail: say(&|| format!("no absence from {o} between its start and the decision")),
             evidence: vec![],
         });
     } else if a.is_none() {
         checks.push(Check {
             reason: Reason::AbsenceExcused,
             met: false,
-            detail: format!("all {} absence(s) from {o} carry an excuse", absences.len()),
+            detail: say(&|| format!("all {} absence(s) from {o} carry an excuse", absences.len())),
             evidence: absences.iter().map(|(f, _)| f.seq).collect(),
         });
     }
@@ -222,10 +225,10 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::NoAbsenceBeforeDecision,
             met: true,
-            detail: format!(
+            detail: say(&|| format!(
                 "the sanction rests on the unexcused absence at {}",
                 cal.rfc3339(a.effective_at)
-            ),
+            )),
             evidence: vec![a.seq],
         });
         let at_absence = plans
@@ -238,7 +241,7 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::OfferNotInPublishedPlanAtAbsence,
             met: listed,
-            detail: match at_absence {
+            detail: say(&|| match at_absence {
                 Some(p) if listed => format!(
                     "the Min Plan published at the absence (version {}) lists {o}",
                     p.plan_version
@@ -248,7 +251,7 @@ pub fn judge(
                     p.plan_version
                 ),
                 None => "no Min Plan had been published at the absence".to_string(),
-            },
+            }),
             evidence: at_absence.map(|p| vec![p.fact.seq]).unwrap_or_default(),
         });
         let guidance = latest(view.iter().filter(|f| {
@@ -257,28 +260,28 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::NoGuidanceBeforeAbsence,
             met: guidance.is_some(),
-            detail: match guidance {
+            detail: say(&|| match guidance {
                 Some(g) => format!(
                     "written guidance was given at {}",
                     cal.rfc3339(g.effective_at)
                 ),
                 None => "no written guidance on rights and duties before the absence".to_string(),
-            },
+            }),
             evidence: guidance.map(|g| vec![g.seq]).unwrap_or_default(),
         });
         evidence.extend(guidance);
         let hearing = latest(view.iter().filter(|f| {
-            matches!(&f.data, EventData::HearingSent { offer_id } if offer_id == o)
+            matches!(&f.data, EventData::HearingSent { offer_id } if offer_id.as_ref() == o)
                 && a.effective_at <= f.effective_at
                 && f.effective_at < s.decided_at
         }));
         checks.push(Check {
             reason: Reason::NoHearingBeforeDecision,
             met: hearing.is_some(),
-            detail: match hearing {
+            detail: say(&|| match hearing {
                 Some(h) => format!("the citizen was heard at {}", cal.rfc3339(h.effective_at)),
                 None => format!("no hearing on {o} between the absence and the decision"),
-            },
+            }),
             evidence: hearing.map(|h| vec![h.seq]).unwrap_or_default(),
         });
         evidence.extend(hearing);
@@ -291,10 +294,10 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::DecisionTooLate,
             met: s.decided_at < deadline_start,
-            detail: format!(
+            detail: say(&|| format!(
                 "the absence's month is {absence_month}; a decision had to come before {}",
                 cal.rfc3339(deadline_start)
-            ),
+            )),
             evidence: vec![a.seq],
         });
     }
@@ -303,13 +306,13 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::NoPriorSanction,
             met: prior.is_some(),
-            detail: match prior {
+            detail: say(&|| match prior {
                 Some(p) => format!(
                     "an earlier sanction stands (decided {})",
                     cal.rfc3339(p.effective_at)
                 ),
                 None => "no earlier sanction on the case that had not been revoked".to_string(),
-            },
+            }),
             evidence: prior.map(|p| vec![p.seq]).unwrap_or_default(),
         });
         evidence.extend(prior);
@@ -322,7 +325,7 @@ fn prior_sanction<'a>(view: &StreamView<'a>, s: &Decision<'_>) -> Option<&'a Fac
     latest(view.iter().filter(|f| match &f.data {
         EventData::SanctionDecided { sanction_id, .. } => {
             f.effective_at < s.decided_at
-                && sanction_id != s.sanction_id
+                && sanction_id.as_ref() != s.sanction_id
                 && !view.iter().any(|r| {
                     matches!(&r.data, EventData::SanctionRevoked { sanction_id: rid, .. }
                         if rid == sanction_id && r.effective_at < s.decided_at)

@@ -183,7 +183,11 @@ impl<'p> Evaluation<'p> {
                 if scope.year.is_some_and(|y| cal.year(f.effective_at) != y) {
                     continue;
                 }
-                out.push(dk_sanction::judge(&view, &plans, &decision, self.params));
+                // A list of verdicts carries reasons and evidence; the conditions in words are for
+                // `sanction` (explain): for a year of sanctions they would cost much memory.
+                let mut verdict = dk_sanction::judge(&view, &plans, &decision, self.params, false);
+                verdict.checks = Vec::new();
+                out.push(verdict);
             }
         }
         out.sort_by_key(|s| (s.decided_at, s.seq));
@@ -193,9 +197,9 @@ impl<'p> Evaluation<'p> {
     /// The verdict on one sanction by id.
     pub fn sanction(&self, proj: &Projection, sanction_id: &str) -> Option<SanctionVerdict> {
         for view in self.views(proj, None) {
-            if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id == sanction_id)) {
+            if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id.as_ref() == sanction_id)) {
                 let plans = Plans::of(&view);
-                return Decision::of(f).map(|d| dk_sanction::judge(&view, &plans, &d, self.params));
+                return Decision::of(f).map(|d| dk_sanction::judge(&view, &plans, &d, self.params, true));
             }
         }
         None
@@ -213,7 +217,7 @@ impl<'p> Evaluation<'p> {
         let id: Arc<str> = Arc::from(stream);
         let view = StreamView::new(&id, facts, self.as_of);
         let plans = Plans::of(&view);
-        dk_sanction::judge(&view, &plans, intended, self.params)
+        dk_sanction::judge(&view, &plans, intended, self.params, true)
     }
 
     /// Every case of the rules other than `dk.sanction`, in the scope, judged at `eval_at(year)`.

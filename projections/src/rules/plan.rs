@@ -10,12 +10,12 @@ pub struct Version<'a> {
     pub fact: &'a Fact,
     pub number: u32,
     pub goal: &'a str,
-    pub offers: &'a [String],
+    pub offers: &'a [crate::event::Text],
 }
 
 impl Version<'_> {
     pub fn lists(&self, offer: &str) -> bool {
-        self.offers.iter().any(|o| o == offer)
+        self.offers.iter().any(|o| o.as_ref() == offer)
     }
 }
 

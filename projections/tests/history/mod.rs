@@ -131,7 +131,7 @@ pub fn plan(version: u32, goal: &str, offers: &[&str]) -> EventData {
     EventData::PlanUpdated {
         plan_version: version,
         employment_goal: goal.into(),
-        offers: offers.iter().map(|o| o.to_string()).collect(),
+        offers: offers.iter().map(|o| projections::event::Text::from(*o)).collect(),
         education: None,
     }
 }
@@ -163,7 +163,7 @@ pub fn end(offer: &str, outcome: OfferOutcome) -> EventData {
 pub fn absence(offer: &str, excuse: Option<&str>) -> EventData {
     EventData::AbsenceRecorded {
         offer_id: offer.into(),
-        excuse: excuse.map(String::from),
+        excuse: excuse.map(Into::into),
     }
 }
 pub fn guidance() -> EventData {

@@ -65,7 +65,7 @@ fn crash_test(store: &str, seed: u64) {
             .arg(&input)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(work.path().join("stderr.txt")).unwrap())
             .spawn()
             .unwrap();
         let acks = Arc::new(Mutex::new(Vec::<(u64, String)>::new()));

@@ -487,7 +487,12 @@ impl EventData {
     /// ids and follow-up assessments are mostly unique and stay as they are.
     pub fn share_texts(&mut self, share: &mut dyn FnMut(&Text) -> Text) {
         match self {
-            EventData::PlanUpdated { employment_goal, offers, education, .. } => {
+            EventData::PlanUpdated {
+                employment_goal,
+                offers,
+                education,
+                ..
+            } => {
                 *employment_goal = share(employment_goal);
                 *offers = offers.iter().map(|o| share(o)).collect();
                 if let Some(e) = education {
@@ -498,7 +503,9 @@ impl EventData {
                 *offer_id = share(offer_id);
                 *kind = share(kind);
             }
-            EventData::OfferStarted { offer_id } | EventData::OfferEnded { offer_id, .. } | EventData::HearingSent { offer_id } => {
+            EventData::OfferStarted { offer_id }
+            | EventData::OfferEnded { offer_id, .. }
+            | EventData::HearingSent { offer_id } => {
                 *offer_id = share(offer_id);
             }
             EventData::AbsenceRecorded { offer_id, excuse } => {
@@ -507,13 +514,20 @@ impl EventData {
                     *e = share(e);
                 }
             }
-            EventData::SanctionDecided { offer_id, legal_basis, .. } => {
+            EventData::SanctionDecided {
+                offer_id,
+                legal_basis,
+                ..
+            } => {
                 *offer_id = share(offer_id);
                 *legal_basis = share(legal_basis);
             }
             EventData::SanctionRevoked { reason, .. } => *reason = share(reason),
             EventData::MatchAssessed { justification, .. } => *justification = share(justification),
-            EventData::FollowupHeld { citizen_perspective, .. } => *citizen_perspective = share(citizen_perspective),
+            EventData::FollowupHeld {
+                citizen_perspective,
+                ..
+            } => *citizen_perspective = share(citizen_perspective),
             EventData::FlexjobReassessed { outcome } => *outcome = share(outcome),
             EventData::ParticipantEnrolled { programme, .. } => *programme = share(programme),
             _ => {}

@@ -128,4 +128,3 @@ impl<'a> StreamView<'a> {
         self.facts.iter().copied()
     }
 }
-

@@ -14,4 +14,4 @@ pub mod time;
 pub use event::{DataError, EventData, KeyRule};
 pub use fact::{Fact, Projection, StreamView};
 pub use params::Params;
-pub use rules::{Case, Evaluation, Finding, Reason, RuleSummary, SanctionVerdict, Scope};
+pub use rules::{Case, Evaluation, Finding, Reason, RuleSummary, SanctionVerdict, Scope, Tally};

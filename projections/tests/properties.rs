@@ -39,7 +39,10 @@ fn stream_events(stream_no: usize, steps: &[Step]) -> Vec<(i64, EventData)> {
                 EventData::PlanUpdated {
                     plan_version: versions,
                     employment_goal: goals[usize::from(*a) % 4].into(),
-                    offers: offers.iter().map(|o| projections::event::Text::from(o.as_str())).collect(),
+                    offers: offers
+                        .iter()
+                        .map(|o| projections::event::Text::from(o.as_str()))
+                        .collect(),
                     education: None,
                 }
             }

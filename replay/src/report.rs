@@ -139,14 +139,11 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         stream: None,
     };
     let sanctions = eval.sanctions(input.projection, scope);
-    let cases = eval.cases(input.projection, scope);
-    let summary = eval.summary(&sanctions, &cases);
-    let monthly = eval.monthly(input.projection, input.year, &sanctions, &cases);
-    // The cases are done with: their findings move out instead of being copied.
-    let findings: Vec<projections::Finding> = cases
-        .into_iter()
-        .filter_map(|c| c.finding.map(|f| *f))
-        .collect();
+    // Cases are counted as they are found, not kept: only the findings are.
+    let tally = eval.tally(input.projection, scope);
+    let summary = eval.summary(&sanctions, &tally);
+    let monthly = eval.monthly(input.projection, input.year, &sanctions, &tally);
+    let findings = tally.findings;
     let year_end = chrono::NaiveDate::from_ymd_opt(input.year, 12, 31).unwrap_or_default();
 
     let rules: Vec<Value> = summary

@@ -90,9 +90,9 @@ pub fn judge(
     let o = s.offer_id;
     let mut checks: Vec<Check> = Vec::new();
     let mut evidence: Vec<&Fact> = Vec::new();
-    let first_start = view
-        .iter()
-        .find(|f| matches!(&f.data, EventData::OfferStarted { offer_id } if offer_id.as_ref() == o));
+    let first_start = view.iter().find(
+        |f| matches!(&f.data, EventData::OfferStarted { offer_id } if offer_id.as_ref() == o),
+    );
     let revoked = view.iter().any(|f| matches!(&f.data, EventData::SanctionRevoked { sanction_id, .. } if sanction_id.as_ref() == s.sanction_id));
     let started = first_start.filter(|f| f.effective_at <= s.decided_at);
     let Some(start_fact) = started else {
@@ -148,12 +148,14 @@ pub fn judge(
     checks.push(Check {
         reason: Reason::OfferNotInPlanBeforeStart,
         met: written_before > 0,
-        detail: say(&|| if written_before > 0 {
-            format!(
+        detail: say(&|| {
+            if written_before > 0 {
+                format!(
                 "{written_before} version(s) of Min Plan listing {o} were written before the start"
             )
-        } else {
-            format!("no version of Min Plan listing {o} was written before the start")
+            } else {
+                format!("no version of Min Plan listing {o} was written before the start")
+            }
         }),
         evidence: plans
             .versions_listing(o)
@@ -193,7 +195,9 @@ pub fn judge(
         .iter()
         .filter_map(|f| match &f.data {
             EventData::AbsenceRecorded { offer_id, excuse }
-                if offer_id.as_ref() == o && start <= f.effective_at && f.effective_at <= s.decided_at =>
+                if offer_id.as_ref() == o
+                    && start <= f.effective_at
+                    && f.effective_at <= s.decided_at =>
             {
                 Some((f, excuse.as_deref().is_some_and(|e| !blank(e))))
             }
@@ -225,10 +229,12 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::NoAbsenceBeforeDecision,
             met: true,
-            detail: say(&|| format!(
-                "the sanction rests on the unexcused absence at {}",
-                cal.rfc3339(a.effective_at)
-            )),
+            detail: say(&|| {
+                format!(
+                    "the sanction rests on the unexcused absence at {}",
+                    cal.rfc3339(a.effective_at)
+                )
+            }),
             evidence: vec![a.seq],
         });
         let at_absence = plans
@@ -294,10 +300,12 @@ pub fn judge(
         checks.push(Check {
             reason: Reason::DecisionTooLate,
             met: s.decided_at < deadline_start,
-            detail: say(&|| format!(
-                "the absence's month is {absence_month}; a decision had to come before {}",
-                cal.rfc3339(deadline_start)
-            )),
+            detail: say(&|| {
+                format!(
+                    "the absence's month is {absence_month}; a decision had to come before {}",
+                    cal.rfc3339(deadline_start)
+                )
+            }),
             evidence: vec![a.seq],
         });
     }

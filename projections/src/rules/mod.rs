@@ -221,10 +221,17 @@ impl<'p> Evaluation<'p> {
     }
 
     /// Every case of the rules other than `dk.sanction`, in the scope, judged at `eval_at(year)`.
-    pub fn cases(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Case> {
+    /// Hands every case in the scope to `visit`, a stream at a time, without keeping them: a year of
+    /// a large municipality has millions of cases.
+    pub fn visit_cases(&self, proj: &Projection, scope: Scope<'_>, visit: &mut dyn FnMut(Case)) {
         let eval_at = self.eval_at(scope.year);
         let cal = &self.params.calendar;
         let all_views = self.views(proj, None);
+        let keep = |c: &Case| {
+            scope.year.is_none_or(|y| c.date.year() == y)
+                && c.finding.as_ref().is_none_or(|f| f.at <= eval_at)
+                && cal.start_of(c.date) <= eval_at
+        };
         let mut out = Vec::new();
         let mut participant_years: BTreeSet<i32> = BTreeSet::new();
         for view in all_views
@@ -249,6 +256,11 @@ impl<'p> Evaluation<'p> {
                             se_actionplan::cases(view, self.params, y, eval_at, &mut out);
                         }
                     }
+                }
+            }
+            for c in out.drain(..) {
+                if keep(&c) {
+                    visit(c);
                 }
             }
             for f in view.iter() {
@@ -277,11 +289,17 @@ impl<'p> Evaluation<'p> {
                     .filter(|c| scope.stream.is_none_or(|s| *s == *c.stream)),
             );
         }
-        out.retain(|c| {
-            scope.year.is_none_or(|y| c.date.year() == y)
-                && c.finding.as_ref().is_none_or(|f| f.at <= eval_at)
-                && cal.start_of(c.date) <= eval_at
-        });
+        for c in out.drain(..) {
+            if keep(&c) {
+                visit(c);
+            }
+        }
+    }
+
+    /// Every case in the scope, sorted by stream, date and rule.
+    pub fn cases(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Case> {
+        let mut out = Vec::new();
+        self.visit_cases(proj, scope, &mut |c| out.push(c));
         out.sort_by(|a, b| (&a.stream, a.date, a.rule).cmp(&(&b.stream, b.date, b.rule)));
         out
     }
@@ -344,8 +362,38 @@ impl<'p> Evaluation<'p> {
             .collect()
     }
 
+    /// The cases of a scope gathered: counts per rule, the findings (sorted by stream, date and
+    /// rule) and the first offer starts per month.
+    pub fn tally(&self, proj: &Projection, scope: Scope<'_>) -> Tally {
+        let mut tally = Tally::default();
+        self.visit_cases(proj, scope, &mut |c| {
+            let entry = tally.counts.entry(c.rule).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(c.finding.is_some());
+            if scope.year.is_some_and(|y| c.date.year() == y) {
+                let m = c.date.month0() as usize;
+                if c.rule == dk_minplan::OFFER_NOT_IN_PLAN {
+                    tally.offer_starts[m].0 += 1;
+                }
+                if (c.rule == dk_minplan::OFFER_NOT_IN_PLAN
+                    || c.rule == dk_minplan::PLAN_NOT_PUBLISHED)
+                    && c.finding.is_some()
+                {
+                    tally.offer_starts[m].1 += 1;
+                }
+            }
+            if let Some(f) = c.finding {
+                tally.findings.push(*f);
+            }
+        });
+        tally
+            .findings
+            .sort_by(|a, b| (&a.stream, a.date, a.rule).cmp(&(&b.stream, b.date, b.rule)));
+        tally
+    }
+
     /// Cases examined and findings per rule (`dk.sanction` first: unlawful / all).
-    pub fn summary(&self, sanctions: &[SanctionVerdict], cases: &[Case]) -> Vec<RuleSummary> {
+    pub fn summary(&self, sanctions: &[SanctionVerdict], tally: &Tally) -> Vec<RuleSummary> {
         RULES
             .iter()
             .map(|rule| {
@@ -355,11 +403,7 @@ impl<'p> Evaluation<'p> {
                         sanctions.iter().filter(|s| !s.lawful).count() as u64,
                     )
                 } else {
-                    let of_rule = cases.iter().filter(|c| c.rule == rule.code);
-                    let (n, f) = of_rule.fold((0, 0), |(n, f), c| {
-                        (n + 1, f + u64::from(c.finding.is_some()))
-                    });
-                    (n, f)
+                    tally.counts.get(rule.code).copied().unwrap_or_default()
                 };
                 RuleSummary {
                     rule,
@@ -369,4 +413,14 @@ impl<'p> Evaluation<'p> {
             })
             .collect()
     }
+}
+
+/// The cases of a scope, gathered without keeping them (see [`Evaluation::tally`]).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Tally {
+    /// Per rule code: cases examined, findings.
+    pub counts: std::collections::BTreeMap<&'static str, (u64, u64)>,
+    pub findings: Vec<Finding>,
+    /// Per month of the scope's year: first offer starts, and those without a timely Min Plan.
+    pub offer_starts: [(u64, u64); 12],
 }

@@ -1,7 +1,7 @@
 //! The monthly series of a year report (RULES.md §5 and §6): management information for each
 //! calendar month of the year.
 
-use super::{dk_minplan, se_actionplan, Case, Evaluation, SanctionVerdict};
+use super::{se_actionplan, Evaluation, SanctionVerdict, Tally};
 use crate::event::{EventData, YearMonth};
 use crate::fact::{Projection, StreamView};
 use chrono::Datelike;
@@ -34,7 +34,7 @@ impl Evaluation<'_> {
         proj: &Projection,
         year: i32,
         sanctions: &[SanctionVerdict],
-        cases: &[Case],
+        tally: &Tally,
     ) -> Vec<MonthStats> {
         let cal = &self.params.calendar;
         let eval_at = self.eval_at(Some(year));
@@ -63,22 +63,9 @@ impl Evaluation<'_> {
                 }
             }
         }
-        // Every first start is a case of both Min Plan timing rules, and at most one of them finds
-        // it late.
-        let mut starts = [0u64; 12];
-        for c in cases {
-            let Some(i) = index(c.date) else { continue };
-            if c.rule == dk_minplan::OFFER_NOT_IN_PLAN {
-                starts[i] += 1;
-            }
-            if (c.rule == dk_minplan::OFFER_NOT_IN_PLAN || c.rule == dk_minplan::PLAN_NOT_PUBLISHED)
-                && c.finding.is_some()
-            {
-                months[i].offer_starts_late += 1;
-            }
-        }
-        for (m, n) in months.iter_mut().zip(starts) {
-            m.offer_starts_timely = n.saturating_sub(m.offer_starts_late);
+        for (m, (starts, late)) in months.iter_mut().zip(tally.offer_starts) {
+            m.offer_starts_late = late;
+            m.offer_starts_timely = starts.saturating_sub(late);
         }
         let views: Vec<StreamView<'_>> = proj
             .streams()

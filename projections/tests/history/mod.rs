@@ -131,7 +131,10 @@ pub fn plan(version: u32, goal: &str, offers: &[&str]) -> EventData {
     EventData::PlanUpdated {
         plan_version: version,
         employment_goal: goal.into(),
-        offers: offers.iter().map(|o| projections::event::Text::from(*o)).collect(),
+        offers: offers
+            .iter()
+            .map(|o| projections::event::Text::from(*o))
+            .collect(),
         education: None,
     }
 }

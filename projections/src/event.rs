@@ -494,7 +494,7 @@ impl EventData {
                 ..
             } => {
                 *employment_goal = share(employment_goal);
-                *offers = offers.iter().map(|o| share(o)).collect();
+                *offers = offers.iter().map(&mut *share).collect();
                 if let Some(e) = education {
                     *e = share(e);
                 }

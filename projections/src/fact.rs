@@ -9,7 +9,6 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
     pub seq: u64,
-    pub stream: Arc<str>,
     /// When it happened in the world.
     pub effective_at: Instant,
     /// Its recorded time: `recorded_at`, or else `appended_at` (RULES.md §0).
@@ -58,16 +57,16 @@ impl Projection {
         Self::default()
     }
 
-    /// Folds one fact in.
-    pub fn apply(&mut self, fact: Fact) {
+    /// Folds one fact of a stream in. The stream id is the fold's key, not part of each fact: a
+    /// replay of millions of events keeps it once per stream.
+    pub fn apply(&mut self, stream: &Arc<str>, fact: Fact) {
         self.facts += 1;
-        match self.streams.get_mut(&fact.stream) {
+        match self.streams.get_mut(stream) {
             Some(s) => s.insert(fact),
             None => {
-                let key = fact.stream.clone();
                 let mut s = StreamFacts::default();
                 s.insert(fact);
-                self.streams.insert(key, s);
+                self.streams.insert(stream.clone(), s);
             }
         }
     }

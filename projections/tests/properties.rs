@@ -123,28 +123,30 @@ fn stream_id(no: usize) -> String {
 }
 
 /// Builds facts from per-stream event lists, interleaved in the given order of stream numbers.
-fn facts(streams: &[Vec<(i64, EventData)>], order: &[usize]) -> Vec<Fact> {
+fn facts(streams: &[Vec<(i64, EventData)>], order: &[usize]) -> Vec<Ev> {
     let mut next = vec![0usize; streams.len()];
     let mut out = Vec::new();
     for &s in order {
         let (when, data) = streams[s][next[s]].clone();
         next[s] += 1;
-        out.push(Fact {
-            seq: out.len() as u64,
+        out.push(Ev {
             stream: Arc::from(stream_id(s).as_str()),
-            effective_at: when,
-            recorded: when,
-            data,
+            fact: Fact {
+                seq: out.len() as u64,
+                effective_at: when,
+                recorded: when,
+                data,
+            },
         });
     }
     out
 }
 
 /// Every verdict and finding, with seqs replaced by (stream, position in the stream).
-fn outcome(facts: &[Fact], skip_wording: bool) -> BTreeMap<String, Vec<String>> {
+fn outcome(facts: &[Ev], skip_wording: bool) -> BTreeMap<String, Vec<String>> {
     let mut p = Projection::new();
     for f in facts {
-        p.apply(f.clone());
+        p.apply(&f.stream, f.fact.clone());
     }
     let mut position: BTreeMap<u64, (String, usize)> = BTreeMap::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -252,17 +254,17 @@ proptest! {
         let all = facts(&events, &order);
         let mut scratch = Projection::new();
         for f in &all {
-            scratch.apply(f.clone());
+            scratch.apply(&f.stream, f.fact.clone());
         }
         // Built in two sessions, the second continuing the first.
         let k = split.index(all.len() + 1);
         let mut first = Projection::new();
         for f in &all[..k] {
-            first.apply(f.clone());
+            first.apply(&f.stream, f.fact.clone());
         }
         let mut incremental = first.clone();
         for f in &all[k..] {
-            incremental.apply(f.clone());
+            incremental.apply(&f.stream, f.fact.clone());
         }
         prop_assert_eq!(&scratch, &incremental);
         // Facts folded in any order give the same state.
@@ -274,7 +276,7 @@ proptest! {
         }
         let mut any_order = Projection::new();
         for f in shuffled {
-            any_order.apply(f);
+            any_order.apply(&f.stream, f.fact);
         }
         prop_assert_eq!(&scratch, &any_order);
     }

@@ -14,8 +14,8 @@ pub enum LoadError {
     Record { seq: u64, message: String },
 }
 
-/// The fact a stored record holds.
-pub fn fact_of(record: &StoredRecord) -> Result<Fact, LoadError> {
+/// The stream and the fact a stored record holds.
+pub fn fact_of(record: &StoredRecord) -> Result<(Arc<str>, Fact), LoadError> {
     let bad = |message: String| LoadError::Record {
         seq: record.seq,
         message,
@@ -24,13 +24,15 @@ pub fn fact_of(record: &StoredRecord) -> Result<Fact, LoadError> {
     let data: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(view.data).map_err(|e| bad(e.to_string()))?;
     let typed = EventData::parse(view.event_type, &data).map_err(|e| bad(e.to_string()))?;
-    Ok(Fact {
-        seq: view.seq,
-        stream: Arc::from(view.stream),
-        effective_at: view.effective_at.unix_nanos,
-        recorded: view.recorded_or_appended().unix_nanos,
-        data: typed,
-    })
+    Ok((
+        Arc::from(view.stream),
+        Fact {
+            seq: view.seq,
+            effective_at: view.effective_at.unix_nanos,
+            recorded: view.recorded_or_appended().unix_nanos,
+            data: typed,
+        },
+    ))
 }
 
 /// One shared copy of each distinct stream id and repeated text while folding a log.
@@ -48,11 +50,11 @@ impl Interner {
         text.clone()
     }
 
-    /// The fact with its stream id and texts shared.
-    fn fact(&mut self, mut fact: Fact) -> Fact {
-        fact.stream = self.share(&fact.stream);
+    /// Folds a fact into a projection with its stream id and texts shared.
+    fn apply(&mut self, projection: &mut Projection, (stream, mut fact): (Arc<str>, Fact)) {
+        let stream = self.share(&stream);
         fact.data.share_texts(&mut |t| self.share(t));
-        fact
+        projection.apply(&stream, fact);
     }
 }
 
@@ -60,15 +62,10 @@ impl Interner {
 pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Projection, LoadError> {
     let mut projection = Projection::new();
     let mut failure = None;
-    let mut streams: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    let mut interner = Interner::default();
     ledger.scan(0, u64::MAX, &mut |record| match fact_of(record) {
-        Ok(mut fact) => {
-            // One shared id per stream keeps memory flat on large logs.
-            let id = streams
-                .entry(fact.stream.to_string())
-                .or_insert_with(|| fact.stream.clone());
-            fact.stream = id.clone();
-            projection.apply(fact);
+        Ok(fact) => {
+            interner.apply(&mut projection, fact);
             if projection.len() % 65_536 == 0 {
                 progress(projection.len());
             }
@@ -115,7 +112,7 @@ pub fn project_verified(
         }
         match fact_of(record) {
             Ok(fact) => {
-                projection.apply(interner.fact(fact));
+                interner.apply(&mut projection, fact);
                 if checker.count() % 65_536 == 0 {
                     progress(checker.count());
                 }
@@ -164,7 +161,7 @@ pub fn project_export(
         }
         match fact_of(record) {
             Ok(fact) => {
-                projection.apply(interner.fact(fact));
+                interner.apply(&mut projection, fact);
                 if projection.len() % 65_536 == 0 {
                     progress(projection.len());
                 }

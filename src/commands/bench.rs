@@ -112,15 +112,15 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
     let t = Instant::now();
     let projection = replay::load::project(&ledger, &mut |_| {})?;
     let replay_rate = rate(n, t.elapsed().as_secs_f64());
-    let facts: Vec<projections::Fact> = projection
+    let facts: Vec<(std::sync::Arc<str>, projections::Fact)> = projection
         .streams()
-        .flat_map(|(_, s)| s.facts.iter().cloned())
+        .flat_map(|(id, s)| s.facts.iter().map(move |f| (id.clone(), f.clone())))
         .collect();
     drop(projection);
     let t = Instant::now();
     let mut fold = projections::Projection::new();
-    for f in facts {
-        fold.apply(f);
+    for (stream, f) in facts {
+        fold.apply(&stream, f);
     }
     let fold_rate = rate(n, t.elapsed().as_secs_f64());
     std::hint::black_box(fold.len());

@@ -13,10 +13,30 @@ pub fn t(text: &str) -> i64 {
         .unwrap()
 }
 
+/// A fact with the stream it belongs to (the fold keeps streams apart, facts do not carry them).
+#[derive(Debug, Clone)]
+pub struct Ev {
+    pub stream: Arc<str>,
+    pub fact: Fact,
+}
+
+impl std::ops::Deref for Ev {
+    type Target = Fact;
+    fn deref(&self) -> &Fact {
+        &self.fact
+    }
+}
+
+impl std::ops::DerefMut for Ev {
+    fn deref_mut(&mut self) -> &mut Fact {
+        &mut self.fact
+    }
+}
+
 /// Events in log order; seq = position.
 #[derive(Default, Clone)]
 pub struct History {
-    pub facts: Vec<Fact>,
+    pub facts: Vec<Ev>,
 }
 
 impl History {
@@ -32,12 +52,14 @@ impl History {
     /// Appends an event with its own recorded time.
     pub fn recorded(&mut self, stream: &str, when: &str, recorded: &str, data: EventData) -> u64 {
         let seq = self.facts.len() as u64;
-        self.facts.push(Fact {
-            seq,
+        self.facts.push(Ev {
             stream: Arc::from(stream),
-            effective_at: t(when),
-            recorded: t(recorded),
-            data,
+            fact: Fact {
+                seq,
+                effective_at: t(when),
+                recorded: t(recorded),
+                data,
+            },
         });
         seq
     }
@@ -45,7 +67,7 @@ impl History {
     pub fn projection(&self) -> Projection {
         let mut p = Projection::new();
         for f in &self.facts {
-            p.apply(f.clone());
+            p.apply(&f.stream, f.fact.clone());
         }
         p
     }

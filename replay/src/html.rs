@@ -30,7 +30,8 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn table(out: &mut String, id: &str, caption: &str, headers: &[&str], rows: &[Vec<String>]) {
+/// A table; rows may come one at a time (a year's findings are written without a list of them).
+fn table(out: &mut String, id: &str, caption: &str, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     let _ = write!(
         out,
         "<table id=\"{id}\"><caption>{}</caption><thead><tr>",
@@ -40,14 +41,16 @@ fn table(out: &mut String, id: &str, caption: &str, headers: &[&str], rows: &[Ve
         let _ = write!(out, "<th>{}</th>", esc(h));
     }
     out.push_str("</tr></thead><tbody>");
+    let mut empty = true;
     for row in rows {
+        empty = false;
         out.push_str("<tr>");
         for cell in row {
-            let _ = write!(out, "<td>{}</td>", esc(cell));
+            let _ = write!(out, "<td>{}</td>", esc(&cell));
         }
         out.push_str("</tr>");
     }
-    if rows.is_empty() {
+    if empty {
         let _ = write!(out, "<tr><td colspan=\"{}\">none</td></tr>", headers.len());
     }
     out.push_str("</tbody></table>\n");
@@ -183,7 +186,7 @@ pub fn render(report: &crate::report::Report) -> String {
         "meta",
         "The ledger state this report was made from",
         &["", ""],
-        &meta,
+        meta,
     );
 
     out.push_str("<h2>Rules and error rates</h2>\n");
@@ -216,7 +219,7 @@ pub fn render(report: &crate::report::Report) -> String {
             "error rate",
             "legal basis",
         ],
-        &rules,
+        rules,
     );
 
     let monthly: Vec<&Value> = report["monthly"].as_array().into_iter().flatten().collect();
@@ -307,11 +310,11 @@ pub fn render(report: &crate::report::Report) -> String {
             "Min Plan updates",
             "action plan updates",
         ],
-        &rows,
+        rows,
     );
 
     out.push_str("<h2>Sanctions</h2>\n");
-    let rows: Vec<Vec<String>> = report
+    let rows = report
         .sanctions_json()
         .map(|s| {
             vec![
@@ -324,8 +327,7 @@ pub fn render(report: &crate::report::Report) -> String {
                 text(&s["revoked"]),
                 text(&s["evidence"]),
             ]
-        })
-        .collect();
+        });
     table(
         &mut out,
         "sanctions",
@@ -340,11 +342,11 @@ pub fn render(report: &crate::report::Report) -> String {
             "revoked",
             "evidence (seq)",
         ],
-        &rows,
+        rows,
     );
 
     out.push_str("<h2>Findings</h2>\n");
-    let rows: Vec<Vec<String>> = report
+    let rows = report
         .findings_json()
         .map(|f| {
             vec![
@@ -354,14 +356,13 @@ pub fn render(report: &crate::report::Report) -> String {
                 text(&f["message"]),
                 text(&f["evidence"]),
             ]
-        })
-        .collect();
+        });
     table(
         &mut out,
         "findings",
         &format!("Every finding dated in {year}"),
         &["date", "rule", "case", "finding", "evidence (seq)"],
-        &rows,
+        rows,
     );
 
     if let Some(sample) = report["sample"].as_object() {
@@ -403,7 +404,7 @@ pub fn render(report: &crate::report::Report) -> String {
                     text(&case["key"])
                 ),
                 &["effective", "recorded", "seq", "event", "data", "hash"],
-                &rows,
+                rows,
             );
         }
     }

@@ -302,6 +302,10 @@ enum Command {
         /// Seed of the generated history
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Instead: a year report of a demo municipality of N citizens (import, verify, report;
+        /// seconds, rates and peak memory)
+        #[arg(long, value_name = "N")]
+        municipality: Option<u64>,
     },
     /// List the rules, their legal bases and the parameter values in force
     Rules {
@@ -443,9 +447,15 @@ fn run(cli: Cli) -> Result<u8> {
             seed,
         } => commands::demo::run(&ctx, citizens, year, seed),
         Command::Bench {
+            municipality: Some(citizens),
+            seed,
+            ..
+        } => commands::bench::municipality(&ctx, citizens, seed),
+        Command::Bench {
             events,
             batch,
             seed,
+            municipality: None,
         } => commands::bench::run(&ctx, events, batch, seed),
         Command::Rules { at, format } => commands::judge::rules(&ctx, at.as_deref(), format),
     }

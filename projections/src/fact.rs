@@ -102,7 +102,10 @@ pub struct StreamView<'a> {
     pub id: &'a str,
     /// The same id, shared: results carry it without copying it.
     pub shared: Arc<str>,
-    pub facts: Vec<&'a Fact>,
+    /// All the stream's facts; `iter` leaves out those recorded after `as_of`. Borrowed, not
+    /// collected: evaluating a year walks every stream several times.
+    facts: &'a [Fact],
+    as_of: Option<Instant>,
 }
 
 impl<'a> StreamView<'a> {
@@ -110,11 +113,8 @@ impl<'a> StreamView<'a> {
         StreamView {
             id,
             shared: id.clone(),
-            facts: facts
-                .facts
-                .iter()
-                .filter(|f| as_of.is_none_or(|t| f.recorded <= t))
-                .collect(),
+            facts: &facts.facts,
+            as_of,
         }
     }
 
@@ -123,7 +123,11 @@ impl<'a> StreamView<'a> {
         self.id.split(':').next().unwrap_or(self.id)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'a Fact> + '_ {
-        self.facts.iter().copied()
+    /// The facts known to the evaluation, in stream order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a Fact> + 'a {
+        let as_of = self.as_of;
+        self.facts
+            .iter()
+            .filter(move |f| as_of.is_none_or(|t| f.recorded <= t))
     }
 }

@@ -31,7 +31,13 @@ fn text(v: &Value) -> String {
 }
 
 /// A table; rows may come one at a time (a year's findings are written without a list of them).
-fn table(out: &mut String, id: &str, caption: &str, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+fn table(
+    out: &mut String,
+    id: &str,
+    caption: &str,
+    headers: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) {
     let _ = write!(
         out,
         "<table id=\"{id}\"><caption>{}</caption><thead><tr>",
@@ -314,20 +320,18 @@ pub fn render(report: &crate::report::Report) -> String {
     );
 
     out.push_str("<h2>Sanctions</h2>\n");
-    let rows = report
-        .sanctions_json()
-        .map(|s| {
-            vec![
-                text(&s["sanction_id"]),
-                text(&s["stream"]),
-                text(&s["decided_at"]),
-                text(&s["verdict"]),
-                text(&s["reasons"]),
-                text(&s["warnings"]),
-                text(&s["revoked"]),
-                text(&s["evidence"]),
-            ]
-        });
+    let rows = report.sanctions_json().map(|s| {
+        vec![
+            text(&s["sanction_id"]),
+            text(&s["stream"]),
+            text(&s["decided_at"]),
+            text(&s["verdict"]),
+            text(&s["reasons"]),
+            text(&s["warnings"]),
+            text(&s["revoked"]),
+            text(&s["evidence"]),
+        ]
+    });
     table(
         &mut out,
         "sanctions",
@@ -346,17 +350,15 @@ pub fn render(report: &crate::report::Report) -> String {
     );
 
     out.push_str("<h2>Findings</h2>\n");
-    let rows = report
-        .findings_json()
-        .map(|f| {
-            vec![
-                text(&f["date"]),
-                text(&f["rule"]),
-                text(&f["stream"]),
-                text(&f["message"]),
-                text(&f["evidence"]),
-            ]
-        });
+    let rows = report.findings_json().map(|f| {
+        vec![
+            text(&f["date"]),
+            text(&f["rule"]),
+            text(&f["stream"]),
+            text(&f["message"]),
+            text(&f["evidence"]),
+        ]
+    });
     table(
         &mut out,
         "findings",

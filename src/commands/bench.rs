@@ -173,3 +173,137 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
     );
     Ok(EXIT_OK)
 }
+
+/// Peak resident memory of this process so far (VmHWM), in bytes, where the system tells it.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `garanti bench --municipality N`: the revisor's year report of a demo municipality.
+pub fn municipality(ctx: &Context, citizens: u64, seed: u64) -> Result<u8> {
+    use replay::synth::{LinesReader, Municipality};
+    let backend = ctx.store.unwrap_or(Backend::Redb);
+    let dir = tempfile::Builder::new()
+        .prefix("garanti-bench")
+        .tempdir()
+        .context("cannot make a temporary directory")?;
+    let year = 2017;
+    let ledger = Ledger::open(&dir.path().join("data"), Some(backend))?;
+    eprintln!(
+        "importing a demo municipality of {citizens} citizens into {}",
+        dir.path().display()
+    );
+    let t = Instant::now();
+    let reader = std::io::BufReader::with_capacity(
+        1 << 20,
+        LinesReader::new(Municipality::new(seed, citizens, year)),
+    );
+    let stats = import(
+        &ledger,
+        reader,
+        &ImportOptions {
+            batch: 10_000,
+            resume: true,
+            appended_by: "bench".into(),
+        },
+        &mut |_| {},
+    )?;
+    let import_secs = t.elapsed().as_secs_f64();
+    let n = stats.imported;
+    let after_import = peak_memory();
+
+    let t = Instant::now();
+    let verdict = ledger.verify(&mut |_| {})?;
+    let verify_secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        matches!(verdict, Verdict::Intact { .. }),
+        "the benchmark ledger does not verify: {verdict:?}"
+    );
+
+    let t = Instant::now();
+    let loaded = replay::load::project_verified(&ledger, &mut |_| {})?;
+    let replay_secs = t.elapsed().as_secs_f64();
+    let eval = projections::Evaluation {
+        params: &ctx.params,
+        as_of: None,
+        now: ctx.now,
+    };
+    let input = replay::report::ReportInput {
+        projection: &loaded.projection,
+        eval,
+        year,
+        source: replay::report::Source {
+            kind: "ledger",
+            location: "bench".into(),
+            head: loaded.head,
+            records: loaded.records,
+        },
+        generated_at: ctx.now,
+        program_version: env!("CARGO_PKG_VERSION"),
+        sample: None,
+    };
+    let t = Instant::now();
+    let report = replay::report::build(&input, &mut |_| Default::default());
+    let out = dir.path().join("report.json");
+    let mut sink = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
+    serde_json::to_writer_pretty(&mut sink, &report)?;
+    sink.flush()?;
+    let evaluate_secs = t.elapsed().as_secs_f64();
+    let report_bytes = std::fs::metadata(&out)?.len();
+    let peak = peak_memory();
+
+    let mb = |b: Option<u64>| b.map_or("?".to_string(), |b| format!("{:.0} MB", b as f64 / 1e6));
+    outln!(
+        "garanti bench --municipality {citizens}: {n} events of {year}, backend {backend}, {} cores",
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    let rows = vec![
+        vec![
+            "import (demo generator, durable per 10,000)".to_string(),
+            format!("{import_secs:.1} s"),
+            format!("{:.0} events/s", rate(n, import_secs)),
+        ],
+        vec![
+            "verify of the store (raw chain walk)".into(),
+            format!("{verify_secs:.1} s"),
+            format!("{:.0} events/s", rate(n, verify_secs)),
+        ],
+        vec![
+            "replay: verify + decode + fold".into(),
+            format!("{replay_secs:.1} s"),
+            format!(
+                "{:.0} events/s ({:.0}% of the raw verify rate)",
+                rate(n, replay_secs),
+                100.0 * verify_secs / replay_secs.max(1e-9)
+            ),
+        ],
+        vec![
+            "evaluate all rules and write the JSON report".into(),
+            format!("{evaluate_secs:.1} s"),
+            format!(
+                "{} sanctions, {} findings, {:.0} MB",
+                report.sanction_count(),
+                report.finding_count(),
+                report_bytes as f64 / 1e6
+            ),
+        ],
+        vec![
+            "report total (replay + evaluate + write)".into(),
+            format!("{:.1} s", replay_secs + evaluate_secs),
+            String::new(),
+        ],
+        vec![
+            "peak memory (after import / overall)".into(),
+            format!("{} / {}", mb(after_import), mb(peak)),
+            String::new(),
+        ],
+    ];
+    out!(
+        "{}",
+        crate::output::table(&["measure", "time", "rate"], &rows)
+    );
+    Ok(EXIT_OK)
+}

@@ -202,7 +202,17 @@ struct Case<'a> {
     sanctions: Vec<String>,
 }
 
-impl Case<'_> {
+impl<'a> Case<'a> {
+    fn new(stream: String, actor: String, out: &'a mut Vec<String>) -> Self {
+        Case {
+            stream,
+            actor,
+            out,
+            plan_versions: 0,
+            sanctions: Vec::new(),
+        }
+    }
+
     fn push(&mut self, t: i64, ty: &str, data: &str) {
         let mut s = String::with_capacity(160 + data.len());
         let _ = write!(
@@ -291,13 +301,11 @@ fn assessment(rng: &mut Rng, month: i64) -> String {
 /// absences, hearings, sanctions (some unlawful in each of the ways of RULES.md §1), match
 /// assessments and monthly follow-ups. About 150 events.
 fn dk_citizen(rng: &mut Rng, municipality: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case {
-        stream: format!("dk-{municipality}:c-{case:06}"),
-        actor: format!("cw-{}", rng.below(40) + 1),
+    let mut c = Case::new(
+        format!("dk-{municipality}:c-{case:06}"),
+        format!("cw-{}", rng.below(40) + 1),
         out,
-        plan_versions: 0,
-        sanctions: Vec::new(),
-    };
+    );
     let day = |d: i64| year_start + d * DAY + 9 * 3600;
     if !rng.chance(8) {
         c.push(day(rng.below(10) as i64), "sanction_guidance_given", "{}");
@@ -486,13 +494,11 @@ fn dk_rehab_citizen(
     year_start: i64,
     out: &mut Vec<String>,
 ) {
-    let mut c = Case {
-        stream: format!("dk-{municipality}:r-{case:06}"),
-        actor: format!("cw-{}", rng.below(40) + 1),
+    let mut c = Case::new(
+        format!("dk-{municipality}:r-{case:06}"),
+        format!("cw-{}", rng.below(40) + 1),
         out,
-        plan_versions: 0,
-        sanctions: Vec::new(),
-    };
+    );
     let track = if rng.chance(50) {
         "jobafklaring"
     } else {
@@ -557,13 +563,11 @@ fn dk_flexjob_citizen(
     year_start: i64,
     out: &mut Vec<String>,
 ) {
-    let mut c = Case {
-        stream: format!("dk-{municipality}:f-{case:06}"),
-        actor: "system:payroll".into(),
+    let mut c = Case::new(
+        format!("dk-{municipality}:f-{case:06}"),
+        "system:payroll".into(),
         out,
-        plan_versions: 0,
-        sanctions: Vec::new(),
-    };
+    );
     let first_month = crate::synth::month_of(year_start) - 12 - rng.below(10) as i64;
     let months = 14 + rng.below(16) as i64;
     for m in 0..months {
@@ -600,13 +604,11 @@ fn dk_flexjob_citizen(
 
 /// A participant of a Swedish labour-market unit: enrolled, with or without an action plan.
 fn se_participant(rng: &mut Rng, unit: u32, case: u64, year_start: i64, out: &mut Vec<String>) {
-    let mut c = Case {
-        stream: format!("se-{unit}:p-{case:06}"),
-        actor: format!("handl-{}", rng.below(12) + 1),
+    let mut c = Case::new(
+        format!("se-{unit}:p-{case:06}"),
+        format!("handl-{}", rng.below(12) + 1),
         out,
-        plan_versions: 0,
-        sanctions: Vec::new(),
-    };
+    );
     let year = crate::synth::month_of(year_start).div_euclid(12);
     let enrolled = year_start - rng.below(200) as i64 * DAY + 9 * 3600;
     let birth_year = year - 14 - rng.below(56) as i64;

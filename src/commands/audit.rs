@@ -90,6 +90,26 @@ fn records_of(
     Ok(out)
 }
 
+/// What a report of `year` is made from, generated now by this program.
+pub fn report_input<'a>(
+    ctx: &Context,
+    loaded: &'a Loaded,
+    eval: Evaluation<'a>,
+    year: i32,
+    source: Source,
+    sample: Option<SampleRequest>,
+) -> ReportInput<'a> {
+    ReportInput {
+        projection: &loaded.projection,
+        eval,
+        year,
+        source,
+        generated_at: ctx.now,
+        program_version: env!("CARGO_PKG_VERSION"),
+        sample,
+    }
+}
+
 fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
     Ok(Evaluation {
         params: &ctx.params,
@@ -123,15 +143,7 @@ pub fn report(
     }
     let eval = evaluation(ctx, as_of)?;
     let (loaded, source) = load(ctx, export)?;
-    let input = ReportInput {
-        projection: &loaded.projection,
-        eval,
-        year,
-        source,
-        generated_at: ctx.now,
-        program_version: env!("CARGO_PKG_VERSION"),
-        sample,
-    };
+    let input = report_input(ctx, &loaded, eval, year, source, sample);
     let mut failure = None;
     let report = replay::report::build(
         &input,
@@ -203,15 +215,7 @@ pub fn sample(
             bail!("--rule {rule:?} is not a rule code; `garanti rules` lists them");
         }
     }
-    let input = ReportInput {
-        projection: &loaded.projection,
-        eval,
-        year,
-        source,
-        generated_at: ctx.now,
-        program_version: env!("CARGO_PKG_VERSION"),
-        sample: Some(request.clone()),
-    };
+    let input = report_input(ctx, &loaded, eval, year, source, Some(request.clone()));
     let population = replay::report::population(&input, &findings);
     let drawn = replay::sample::draw(
         &request.seed,

@@ -231,20 +231,13 @@ pub fn municipality(ctx: &Context, citizens: u64, seed: u64) -> Result<u8> {
         as_of: None,
         now: ctx.now,
     };
-    let input = replay::report::ReportInput {
-        projection: &loaded.projection,
-        eval,
-        year,
-        source: replay::report::Source {
-            kind: "ledger",
-            location: "bench".into(),
-            head: loaded.head,
-            records: loaded.records,
-        },
-        generated_at: ctx.now,
-        program_version: env!("CARGO_PKG_VERSION"),
-        sample: None,
+    let source = replay::report::Source {
+        kind: "ledger",
+        location: "bench".into(),
+        head: loaded.head,
+        records: loaded.records,
     };
+    let input = super::audit::report_input(ctx, &loaded, eval, year, source, None);
     let t = Instant::now();
     let report = replay::report::build(&input, &mut |_| Default::default());
     let out = dir.path().join("report.json");

@@ -34,16 +34,19 @@ fn sheet(
     wb: &mut Workbook,
     name: &str,
     headers: &[(&str, &str, f64)],
-    rows: Vec<Vec<Cell>>,
+    rows: impl IntoIterator<Item = Vec<Cell>>,
 ) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold().set_background_color("#E8E8E8");
-    let ws = wb.add_worksheet();
+    // Rows go to disk as they are written: a year's findings never sit in memory as cells.
+    let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name(name)?;
     for (c, (title, _, width)) in headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *title, &bold)?;
         ws.set_column_width(c as u16, *width)?;
     }
-    for (r, row) in rows.iter().enumerate() {
+    let mut count = 0u32;
+    for (r, row) in rows.into_iter().enumerate() {
+        count += 1;
         for (c, value) in row.iter().enumerate() {
             let (r, c) = (r as u32 + 1, c as u16);
             match value {
@@ -53,24 +56,20 @@ fn sheet(
         }
     }
     ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(
-        0,
-        0,
-        rows.len() as u32,
-        headers.len().saturating_sub(1) as u16,
-    )?;
+    ws.autofilter(0, 0, count, headers.len().saturating_sub(1) as u16)?;
     Ok(())
 }
 
-fn rows_of(items: impl Iterator<Item = Value>, headers: &[(&str, &str, f64)]) -> Vec<Vec<Cell>> {
-    items
-        .map(|item| {
-            headers
-                .iter()
-                .map(|(_, field, _)| cell(&item[*field]))
-                .collect()
-        })
-        .collect()
+fn rows_of<'a>(
+    items: impl Iterator<Item = Value> + 'a,
+    headers: &'a [(&'a str, &'a str, f64)],
+) -> impl Iterator<Item = Vec<Cell>> + 'a {
+    items.map(move |item| {
+        headers
+            .iter()
+            .map(|(_, field, _)| cell(&item[*field]))
+            .collect()
+    })
 }
 
 fn list(report: &crate::report::Report, key: &str) -> impl Iterator<Item = Value> {

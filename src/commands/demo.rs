@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, citizens: u64, year: i32, seed: u64) -> Result<u8> {
         format!("--data {data} ")
     };
     outln!(
-        "\nWhat to run next:\n  garanti {data_arg}verify\n  garanti {data_arg}report --year {year} --out report-{year}.html\n  garanti {data_arg}report --year {year} --out report-{year}.xlsx --sample 15 --seed \"revision {year}\"\n  garanti {data_arg}sanctions --year {year}\n  garanti {data_arg}findings --year {year} --rule dk.minplan.plan_not_published_before_start\n  garanti {data_arg}deadlines --at {year}-12-31 --within 60\n  garanti {data_arg}explain s-101-1-0   (a sanction id from `sanctions`)"
+        "\nWhat to run next:\n  garanti {data_arg}verify\n  garanti {data_arg}report --year {year} --out report-{year}.html\n  garanti {data_arg}report --year {year} --out report-{year}.xlsx --sample 15 --seed \"revision {year}\"\n  garanti {data_arg}sanctions --year {year}\n  garanti {data_arg}findings --year {year} --rule dk.minplan.plan_not_published_before_start\n  garanti {data_arg}deadlines --at {year}-12-31 --within 60\n  garanti {data_arg}explain SANCTION_ID   (the ids are listed by `sanctions`)"
     );
     Ok(EXIT_OK)
 }

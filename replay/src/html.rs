@@ -99,14 +99,16 @@ pub fn bar_chart(
         w - 8.0,
         h - bottom
     );
-    for frac in [0.0, 0.5, 1.0] {
-        let y = h - bottom - frac * plot_h;
+    // Ticks at whole numbers, placed where those numbers are.
+    let mut ticks = vec![0, max / 2, max];
+    ticks.dedup();
+    for tick in ticks {
+        let y = h - bottom - tick as f64 / max as f64 * plot_h;
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{}</text>",
+            "<text x=\"{}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{tick}</text>",
             left - 4.0,
-            y + 4.0,
-            (frac * max as f64).round()
+            y + 4.0
         );
     }
     for (i, label) in labels.iter().enumerate() {
@@ -191,7 +193,7 @@ pub fn render(report: &crate::report::Report) -> String {
         &mut out,
         "meta",
         "The ledger state this report was made from",
-        &["", ""],
+        &["item", "value"],
         meta,
     );
 

@@ -266,11 +266,13 @@ fn the_data_directory_records_its_backend() {
 
 #[test]
 fn a_second_process_cannot_open_the_same_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = Ledger::open(dir.path(), Some(Backend::Redb)).unwrap();
-    let err = Ledger::open(dir.path(), None).err().unwrap().to_string();
-    assert!(err.contains("in use"), "{err}");
-    drop(first);
+    for backend in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Ledger::open(dir.path(), Some(backend)).unwrap();
+        let err = Ledger::open(dir.path(), None).err().unwrap().to_string();
+        assert!(err.contains("in use"), "{backend}: {err}");
+        drop(first);
+    }
 }
 
 #[test]

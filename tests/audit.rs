@@ -368,6 +368,34 @@ fn samples_are_reproducible_and_independent_of_import_order() {
         ],
     ));
     assert_eq!(goal["population"], 4);
+    // dk.sanction: the cases with unlawful sanctions (s-2, s-11, s-12).
+    let unlawful = json(&garanti(
+        a.path(),
+        &[
+            "sample",
+            "--year",
+            "2017",
+            "--size",
+            "10",
+            "--seed",
+            "x",
+            "--rule",
+            "dk.sanction",
+            "--format",
+            "json",
+        ],
+    ));
+    let mut streams: Vec<&str> = unlawful["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["stream"].as_str().unwrap())
+        .collect();
+    streams.sort();
+    assert_eq!(
+        streams,
+        vec!["dk-101:c-0002", "dk-105:c-0401", "dk-105:c-0402"]
+    );
 }
 
 #[test]

@@ -16,7 +16,15 @@ pub struct Checked {
 /// Checks one event object: envelope, type and data.
 pub fn check_event(value: Value) -> Result<Checked, FieldError> {
     let (event, data) = parse_event(value)?;
-    let typed = EventData::parse(&event.event_type, &data)
+    check_data(event, &data)
+}
+
+/// Checks the `data` of an event whose envelope passed, and finds the keys it claims or needs.
+fn check_data(
+    event: NewEvent,
+    data: &serde_json::Map<String, Value>,
+) -> Result<Checked, FieldError> {
+    let typed = EventData::parse(&event.event_type, data)
         .map_err(|e| FieldError::new(e.field, e.message))?;
     let keys = typed.key_rules(&event.stream);
     Ok(Checked { event, keys })
@@ -25,10 +33,7 @@ pub fn check_event(value: Value) -> Result<Checked, FieldError> {
 /// Checks one line of JSON Lines.
 pub fn check_line(line: &str) -> Result<Checked, FieldError> {
     let (event, data) = ledger::interchange::parse_line(line)?;
-    let typed = EventData::parse(&event.event_type, &data)
-        .map_err(|e| FieldError::new(e.field, e.message))?;
-    let keys = typed.key_rules(&event.stream);
-    Ok(Checked { event, keys })
+    check_data(event, &data)
 }
 
 /// One atomic append of checked events.

@@ -40,25 +40,22 @@ pub struct ReportInput<'a> {
     pub sample: Option<SampleRequest>,
 }
 
-/// The streams with events in the year (by `effective_at`), or with findings of a rule in it.
-pub fn population(input: &ReportInput<'_>, findings: &[projections::Finding]) -> Vec<String> {
+/// The streams with events in the year (by `effective_at`), or with findings of a rule in it
+/// (`dk.sanction`: unlawful sanctions). `sanctions` and `findings` are those of the year.
+pub fn population(
+    input: &ReportInput<'_>,
+    sanctions: &[projections::SanctionVerdict],
+    findings: &[projections::Finding],
+) -> Vec<String> {
     let cal = &input.eval.params.calendar;
     match input.sample.as_ref().and_then(|s| s.rule.as_deref()) {
         Some(rule) if rule == catalogue::SANCTION => {
-            let set: BTreeSet<String> = input
-                .eval
-                .sanctions(
-                    input.projection,
-                    Scope {
-                        year: Some(input.year),
-                        stream: None,
-                    },
-                )
-                .into_iter()
+            let set: BTreeSet<&str> = sanctions
+                .iter()
                 .filter(|s| !s.lawful)
-                .map(|s| s.stream)
+                .map(|s| s.stream.as_str())
                 .collect();
-            set.into_iter().collect()
+            set.into_iter().map(String::from).collect()
         }
         Some(rule) => findings
             .iter()
@@ -172,7 +169,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         })
         .collect();
     let sample = input.sample.as_ref().map(|req| {
-        let pop = population(input, &findings);
+        let pop = population(input, &sanctions, &findings);
         let drawn: Vec<Drawn> = sample::draw(&req.seed, req.size, pop.iter().map(String::as_str));
         let wanted: Vec<String> = drawn.iter().map(|d| d.stream.clone()).collect();
         let records = records_of(&wanted);

@@ -216,7 +216,12 @@ pub fn sample(
         }
     }
     let input = report_input(ctx, &loaded, eval, year, source, Some(request.clone()));
-    let population = replay::report::population(&input, &findings);
+    let sanctions = if request.rule.as_deref() == Some(projections::rules::catalogue::SANCTION) {
+        eval.sanctions(&loaded.projection, scope)
+    } else {
+        Vec::new()
+    };
+    let population = replay::report::population(&input, &sanctions, &findings);
     let drawn = replay::sample::draw(
         &request.seed,
         request.size,

@@ -86,7 +86,22 @@ pub struct Deadline<'a> {
     pub evidence: Vec<u64>,
 }
 
+/// Every deadline of the rules on one stream (rehabilitation and flexjob), passed or not.
+fn deadlines_of<'a>(view: &StreamView<'a>, params: &Params) -> Vec<Deadline<'a>> {
+    let mut out = Vec::new();
+    dk_rehab::deadlines(view, params, &mut out);
+    dk_flexjob::deadlines(view, params, &mut out);
+    out
+}
+
 impl Deadline<'_> {
+    /// Open at `at`: known then, not met by then, and not yet passed.
+    pub fn is_open_at(&self, cal: &Calendar, at: Instant) -> bool {
+        self.opened_by.effective_at <= at
+            && self.met_by.is_none_or(|f| f.effective_at > at)
+            && cal.end_of(self.due) > at
+    }
+
     /// The case of a deadline that has passed at `eval_at`.
     fn case(&self, cal: &Calendar, eval_at: Instant) -> Option<Case> {
         (cal.end_of(self.due) <= eval_at).then(|| Case {
@@ -240,10 +255,11 @@ impl<'p> Evaluation<'p> {
         {
             let plans = Plans::of(view);
             dk_minplan::cases(view, &plans, self.params, &mut out);
-            let mut deadlines = Vec::new();
-            dk_rehab::deadlines(view, self.params, &mut deadlines);
-            dk_flexjob::deadlines(view, self.params, &mut deadlines);
-            out.extend(deadlines.iter().filter_map(|d| d.case(cal, eval_at)));
+            out.extend(
+                deadlines_of(view, self.params)
+                    .iter()
+                    .filter_map(|d| d.case(cal, eval_at)),
+            );
             dk_rehab::followup_cases(view, self.params, &mut out);
             match scope.year {
                 Some(y) => se_actionplan::cases(view, self.params, y, eval_at, &mut out),
@@ -314,13 +330,8 @@ impl<'p> Evaluation<'p> {
         let cal = &self.params.calendar;
         let mut out = Vec::new();
         for view in self.views(proj, stream) {
-            let mut deadlines = Vec::new();
-            dk_rehab::deadlines(&view, self.params, &mut deadlines);
-            dk_flexjob::deadlines(&view, self.params, &mut deadlines);
-            for d in deadlines {
-                let known = d.opened_by.effective_at <= at;
-                let met = d.met_by.is_some_and(|f| f.effective_at <= at);
-                if known && !met && cal.end_of(d.due) > at {
+            for d in deadlines_of(&view, self.params) {
+                if d.is_open_at(cal, at) {
                     out.push(OpenDeadline {
                         rule: d.rule,
                         stream: d.stream.to_string(),
@@ -341,10 +352,7 @@ impl<'p> Evaluation<'p> {
         let eval_at = self.eval_at(Some(year));
         let mut out = Vec::new();
         for view in self.views(proj, None) {
-            let mut deadlines = Vec::new();
-            dk_rehab::deadlines(&view, self.params, &mut deadlines);
-            dk_flexjob::deadlines(&view, self.params, &mut deadlines);
-            for d in deadlines {
+            for d in deadlines_of(&view, self.params) {
                 if d.due.year() == year && d.opened_by.effective_at <= eval_at {
                     let in_time = d.met_by.is_some_and(|f| f.effective_at <= eval_at);
                     out.push((d, in_time));

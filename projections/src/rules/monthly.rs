@@ -83,6 +83,11 @@ impl Evaluation<'_> {
                 }
             }
         }
+        // The deadlines are worked out once; each month end only asks which were open then.
+        let deadlines: Vec<super::Deadline<'_>> = views
+            .iter()
+            .flat_map(|v| super::deadlines_of(v, self.params))
+            .collect();
         for m in &mut months {
             let Some(last_day) = m.month.last_day() else {
                 continue;
@@ -92,7 +97,7 @@ impl Evaluation<'_> {
                 continue; // a month that has not begun
             }
             let t = cal.end_of(last_day).min(eval_at);
-            m.open_deadlines = self.open_deadlines(proj, t, None).len() as u64;
+            m.open_deadlines = deadlines.iter().filter(|d| d.is_open_at(cal, t)).count() as u64;
             for view in &views {
                 if let Some(state) = se_actionplan::state_at(view, self.params, t, year) {
                     if state.counted {

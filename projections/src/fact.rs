@@ -2,7 +2,7 @@
 
 use crate::event::EventData;
 use crate::time::Instant;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// One event of the log, typed, with the times the rules use.
@@ -46,10 +46,27 @@ impl StreamFacts {
 
 /// The fold every query starts from: each stream's facts in stream order, updated event by event.
 /// Applying the same facts in any order gives the same state.
+///
+/// Each stream's facts are shared (`Arc`), so a clone is a cheap snapshot: a long query works on
+/// its own snapshot while appends go on folding into the original, copying only the streams they
+/// change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
-    streams: BTreeMap<Arc<str>, StreamFacts>,
+    streams: BTreeMap<Arc<str>, Arc<StreamFacts>>,
     facts: u64,
+    /// Follow-up assessments by (municipality, normalised wording): which cases used the same
+    /// words, when. Lets a query about one case judge `dk.followup.standard_wording` without
+    /// walking every case of its municipality.
+    wording: HashMap<(Arc<str>, String), Arc<Vec<WordingUse>>>,
+}
+
+/// One follow-up whose assessment has a given wording.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WordingUse {
+    pub stream: Arc<str>,
+    pub effective_at: Instant,
+    pub recorded: Instant,
+    pub seq: u64,
 }
 
 impl Projection {
@@ -61,12 +78,28 @@ impl Projection {
     /// replay of millions of events keeps it once per stream.
     pub fn apply(&mut self, stream: &Arc<str>, fact: Fact) {
         self.facts += 1;
+        if let EventData::FollowupHeld { assessment, .. } = &fact.data {
+            let norm = crate::text::normalise(assessment);
+            if !norm.is_empty() {
+                let municipality: Arc<str> = Arc::from(municipality_of(stream));
+                let uses = Arc::make_mut(self.wording.entry((municipality, norm)).or_default());
+                let u = WordingUse {
+                    stream: stream.clone(),
+                    effective_at: fact.effective_at,
+                    recorded: fact.recorded,
+                    seq: fact.seq,
+                };
+                // Kept sorted, so the same facts in any order give the same state.
+                let at = uses.partition_point(|x| *x < u);
+                uses.insert(at, u);
+            }
+        }
         match self.streams.get_mut(stream) {
-            Some(s) => s.insert(fact),
+            Some(s) => Arc::make_mut(s).insert(fact),
             None => {
                 let mut s = StreamFacts::default();
                 s.insert(fact);
-                self.streams.insert(stream.clone(), s);
+                self.streams.insert(stream.clone(), Arc::new(s));
             }
         }
     }
@@ -79,7 +112,7 @@ impl Projection {
     /// replay of millions of events otherwise keeps up to twice the memory it needs.
     pub fn shrink_to_fit(&mut self) {
         for s in self.streams.values_mut() {
-            s.facts.shrink_to_fit();
+            Arc::make_mut(s).facts.shrink_to_fit();
         }
     }
 
@@ -88,12 +121,44 @@ impl Projection {
     }
 
     pub fn stream(&self, id: &str) -> Option<&StreamFacts> {
-        self.streams.get(id)
+        self.streams.get(id).map(|s| &**s)
+    }
+
+    /// The stream's id as the projection shares it, with its facts.
+    pub fn stream_entry(&self, id: &str) -> Option<(&Arc<str>, &StreamFacts)> {
+        self.streams.get_key_value(id).map(|(k, s)| (k, &**s))
     }
 
     pub fn streams(&self) -> impl Iterator<Item = (&Arc<str>, &StreamFacts)> {
-        self.streams.iter()
+        self.streams.iter().map(|(k, s)| (k, &**s))
     }
+
+    /// Keeps only the streams `keep` says yes to (e.g. one municipality's, on a snapshot).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.streams.retain(|id, _| keep(id));
+        self.wording.retain(|_, uses| {
+            Arc::make_mut(uses).retain(|u| keep(&u.stream));
+            !uses.is_empty()
+        });
+        self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
+    }
+
+    /// The follow-ups of a municipality whose assessment normalises to `wording`.
+    pub fn wording_uses(&self, municipality: &str, wording: &str) -> &[WordingUse] {
+        self.wording
+            .get(&(Arc::from(municipality), wording.to_owned()))
+            .map_or(&[], |u| u.as_slice())
+    }
+
+    /// How many streams have facts.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+}
+
+/// The municipality of a stream id: the part before the first `:`.
+pub fn municipality_of(stream: &str) -> &str {
+    stream.split(':').next().unwrap_or(stream)
 }
 
 /// A stream as one evaluation sees it: its facts known at the as-of time, in stream order.
@@ -120,7 +185,7 @@ impl<'a> StreamView<'a> {
 
     /// The municipality: the part of the id before the first `:`.
     pub fn municipality(&self) -> &'a str {
-        self.id.split(':').next().unwrap_or(self.id)
+        municipality_of(self.id)
     }
 
     /// The facts known to the evaluation, in stream order.

@@ -10,6 +10,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     pub event: NewEvent,
+    /// The typed `data`, as the rules will see it.
+    pub data: EventData,
     pub keys: Vec<KeyRule>,
 }
 
@@ -27,7 +29,11 @@ fn check_data(
     let typed = EventData::parse(&event.event_type, data)
         .map_err(|e| FieldError::new(e.field, e.message))?;
     let keys = typed.key_rules(&event.stream);
-    Ok(Checked { event, keys })
+    Ok(Checked {
+        event,
+        data: typed,
+        keys,
+    })
 }
 
 /// Checks one line of JSON Lines.

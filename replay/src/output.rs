@@ -94,3 +94,136 @@ pub fn explanation_json(cal: &Calendar, projection: &Projection, s: &SanctionVer
         .collect();
     v
 }
+
+/// A case as one JSON object: its events (with seq and hash) and the verdicts and findings on it.
+/// `records` are the stream's stored records, in log order.
+pub fn case_json(
+    eval: &projections::Evaluation<'_>,
+    projection: &Projection,
+    stream: &str,
+    records: &[ledger::StoredRecord],
+) -> Value {
+    let cal = &eval.params.calendar;
+    let scope = projections::Scope {
+        year: None,
+        stream: Some(stream),
+    };
+    json!({
+        "stream": stream,
+        "events": crate::report::timeline_json(cal, records),
+        "sanctions": eval.sanctions(projection, scope).iter().map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
+        "findings": eval.findings(projection, scope).iter().map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
+    })
+}
+
+/// What a deadline is, in words.
+pub fn deadline_kind(rule: &str) -> &str {
+    match rule {
+        "dk.rehab.indsatsplan_late" => "indsatsplan",
+        "dk.rehab.no_offer_first_year" => "first offer (ressourceforløb)",
+        "dk.flexjob.forward_late" => "flexjob forwarding",
+        "dk.flexjob.reassessment_late" => "flexjob reassessment",
+        other => other,
+    }
+}
+
+/// The deadlines open at a time, and the timeliness of those due in each month of its year.
+pub struct Deadlines {
+    pub at: projections::time::Instant,
+    pub today: chrono::NaiveDate,
+    pub year: i32,
+    /// Open at `at`, soonest first.
+    pub open: Vec<projections::rules::OpenDeadline>,
+    /// One object per month of `year`: reassessments and forwardings in time and late.
+    pub monthly: Vec<Value>,
+}
+
+/// Works out the deadlines open at `eval.now` (falling due within `within` days, if given).
+pub fn deadlines(
+    eval: &projections::Evaluation<'_>,
+    projection: &Projection,
+    within: Option<u32>,
+) -> Deadlines {
+    use chrono::Datelike;
+    let cal = &eval.params.calendar;
+    let at = eval.now;
+    let today = cal.date(at);
+    let mut open = eval.open_deadlines(projection, at, None);
+    if let Some(days) = within {
+        let last = today + chrono::Duration::days(i64::from(days));
+        open.retain(|d| d.due <= last);
+    }
+    let year = today.year();
+    let due = eval.deadlines_due(projection, year);
+    let monthly = (1..=12u32)
+        .map(|m| {
+            let count = |rule: &'static str, met: bool| {
+                due.iter()
+                    .filter(|(d, ok)| {
+                        d.rule == rule
+                            && d.due.month() == m
+                            && cal.end_of(d.due) <= at
+                            && *ok == met
+                    })
+                    .count()
+            };
+            json!({
+                "month": format!("{year}-{m:02}"),
+                "reassessments_in_time": count("dk.flexjob.reassessment_late", true),
+                "reassessments_late": count("dk.flexjob.reassessment_late", false),
+                "forwardings_in_time": count("dk.flexjob.forward_late", true),
+                "forwardings_late": count("dk.flexjob.forward_late", false),
+            })
+        })
+        .collect();
+    Deadlines {
+        at,
+        today,
+        year,
+        open,
+        monthly,
+    }
+}
+
+impl Deadlines {
+    pub fn json(&self, cal: &Calendar) -> Value {
+        json!({
+            "at": cal.rfc3339(self.at),
+            "open": self.open.iter().map(|d| json!({
+                "stream": d.stream,
+                "deadline": deadline_kind(d.rule),
+                "rule": d.rule,
+                "due": d.due.to_string(),
+                "days_left": (d.due - self.today).num_days(),
+                "opened_at": cal.rfc3339(d.opened_at),
+                "evidence": d.evidence,
+            })).collect::<Vec<_>>(),
+            "monthly_timeliness": self.monthly,
+        })
+    }
+}
+
+/// The rules, the reasons a sanction is unlawful and the parameters in force on `date`.
+pub fn rules_json(p: &projections::Params, date: chrono::NaiveDate) -> Value {
+    use projections::rules::catalogue::{self, Reason};
+    let param_value = |name: &str| -> String {
+        if name == "generic_goals" {
+            format!("{:?}", p.generic_goals)
+        } else {
+            p.at(name, date).to_string()
+        }
+    };
+    json!({
+        "at": date.to_string(),
+        "time_zone": p.calendar.tz.name(),
+        "rules": catalogue::RULES.iter().map(|r| json!({
+            "code": r.code, "pack": r.pack, "title": r.title, "legal_basis": r.legal_basis,
+            "parameters": r.parameters.iter().map(|n| (n.to_string(), json!(param_value(n)))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "sanction_reasons": Reason::ALL.iter().map(|r| json!({"code": r.code(), "meaning": r.meaning(), "legal_basis": r.legal_basis()})).collect::<Vec<_>>(),
+        "parameters": p.table.values().map(|param| json!({
+            "name": param.name, "meaning": param.meaning, "value": param.at(date),
+            "values": param.values.iter().map(|v| json!({"value": v.value, "from": v.from.map(|d| d.to_string()), "until": v.until.map(|d| d.to_string())})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -8,7 +8,7 @@ use ledger::StoredRecord;
 use projections::{Evaluation, Scope};
 use replay::load::Loaded;
 use replay::report::{ReportInput, SampleRequest, Source};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
@@ -275,25 +275,18 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
     let records = records_of(ctx, export, &[stream.to_owned()])?
         .remove(stream)
         .unwrap_or_default();
-    let events = replay::report::timeline_json(cal, &records);
+    let case = replay::output::case_json(&eval, &loaded.projection, stream, &records);
+    if format == Format::Json {
+        outln!("{}", serde_json::to_string_pretty(&case)?);
+        return Ok(EXIT_OK);
+    }
+    let events = case["events"].as_array().cloned().unwrap_or_default();
     let scope = Scope {
         year: None,
         stream: Some(stream),
     };
     let sanctions = eval.sanctions(&loaded.projection, scope);
     let findings = eval.findings(&loaded.projection, scope);
-    if format == Format::Json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "stream": stream,
-                "events": events,
-                "sanctions": sanctions.iter().map(|s| replay::output::sanction_json(cal, s)).collect::<Vec<_>>(),
-                "findings": findings.iter().map(|f| replay::output::finding_json(cal, f)).collect::<Vec<_>>(),
-            }))?
-        );
-        return Ok(EXIT_OK);
-    }
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
@@ -368,58 +361,17 @@ pub fn deadlines(
         },
         None => ctx.now,
     };
-    let today = cal.date(at_instant);
     let eval = Evaluation {
         params: &ctx.params,
         as_of: None,
         now: at_instant,
     };
     let (loaded, _) = load(ctx, None)?;
-    let mut open = eval.open_deadlines(&loaded.projection, at_instant, None);
-    if let Some(days) = within {
-        let last = today + chrono::Duration::days(i64::from(days));
-        open.retain(|d| d.due <= last);
-    }
-    // Timeliness of the reassessments (and the other deadlines) due in each month of the year.
-    let year = chrono::Datelike::year(&today);
-    let mut monthly: Vec<Value> = Vec::new();
-    let due = eval.deadlines_due(&loaded.projection, year);
-    for m in 1..=12u32 {
-        let of_month = |rule: &'static str| {
-            due.iter().filter(move |(d, _)| {
-                d.rule == rule
-                    && chrono::Datelike::month(&d.due) == m
-                    && cal.end_of(d.due) <= at_instant
-            })
-        };
-        let count = |rule: &'static str| {
-            (
-                of_month(rule).filter(|(_, ok)| *ok).count(),
-                of_month(rule).filter(|(_, ok)| !*ok).count(),
-            )
-        };
-        let (r_ok, r_late) = count("dk.flexjob.reassessment_late");
-        let (f_ok, f_late) = count("dk.flexjob.forward_late");
-        monthly.push(json!({"month": format!("{year}-{m:02}"), "reassessments_in_time": r_ok, "reassessments_late": r_late, "forwardings_in_time": f_ok, "forwardings_late": f_late}));
-    }
-    let kind = |rule: &'static str| -> &'static str {
-        match rule {
-            "dk.rehab.indsatsplan_late" => "indsatsplan",
-            "dk.rehab.no_offer_first_year" => "first offer (ressourceforløb)",
-            "dk.flexjob.forward_late" => "flexjob forwarding",
-            "dk.flexjob.reassessment_late" => "flexjob reassessment",
-            other => other,
-        }
-    };
+    let list = replay::output::deadlines(&eval, &loaded.projection, within);
+    let (today, year, open, monthly) = (list.today, list.year, &list.open, &list.monthly);
+    let kind = replay::output::deadline_kind;
     match format {
-        Format::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "at": cal.rfc3339(at_instant),
-                "open": open.iter().map(|d| json!({"stream": d.stream, "deadline": kind(d.rule), "rule": d.rule, "due": d.due.to_string(), "days_left": (d.due - today).num_days(), "opened_at": cal.rfc3339(d.opened_at), "evidence": d.evidence})).collect::<Vec<_>>(),
-                "monthly_timeliness": monthly,
-            }))?
-        ),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&list.json(cal))?),
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = open
                 .iter()

@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use projections::rules::catalogue::{self, Reason};
 use projections::{Evaluation, Scope};
 use replay::output::{describe_event, explanation_json, finding_json, sanction_json, verdict_word};
-use serde_json::json;
 
 fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
     Ok(Evaluation {
@@ -293,20 +292,10 @@ pub fn rules(ctx: &Context, at: Option<&str>, format: Format) -> Result<u8> {
     };
     match format {
         Format::Json => {
-            let v = json!({
-                "at": date.to_string(),
-                "time_zone": p.calendar.tz.name(),
-                "rules": catalogue::RULES.iter().map(|r| json!({
-                    "code": r.code, "pack": r.pack, "title": r.title, "legal_basis": r.legal_basis,
-                    "parameters": r.parameters.iter().map(|n| (n.to_string(), json!(param_value(n)))).collect::<serde_json::Map<_, _>>(),
-                })).collect::<Vec<_>>(),
-                "sanction_reasons": Reason::ALL.iter().map(|r| json!({"code": r.code(), "meaning": r.meaning(), "legal_basis": r.legal_basis()})).collect::<Vec<_>>(),
-                "parameters": p.table.values().map(|param| json!({
-                    "name": param.name, "meaning": param.meaning, "value": param.at(date),
-                    "values": param.values.iter().map(|v| json!({"value": v.value, "from": v.from.map(|d| d.to_string()), "until": v.until.map(|d| d.to_string())})).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            });
-            outln!("{}", serde_json::to_string_pretty(&v)?);
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&replay::output::rules_json(p, date))?
+            );
         }
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = catalogue::RULES

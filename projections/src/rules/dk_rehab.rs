@@ -3,7 +3,7 @@
 
 use super::{Case, Deadline, Finding};
 use crate::event::{EventData, Track};
-use crate::fact::{Fact, StreamView};
+use crate::fact::{Fact, Projection, StreamView};
 use crate::params::{Params, FIRST_OFFER_MONTHS, INDSATSPLAN_MONTHS, STANDARD_WORDING_STREAMS};
 use crate::text::{blank, normalise};
 use crate::time::{add_months, Instant};
@@ -95,7 +95,6 @@ pub fn standard_wording<'a>(
     to: Instant,
     out: &mut Vec<Case>,
 ) {
-    let cal = &params.calendar;
     // (municipality, normalised assessment) -> streams; and every follow-up with its group.
     let mut groups: BTreeMap<(&str, String), BTreeSet<&str>> = BTreeMap::new();
     let mut followups: Vec<(&StreamView<'a>, &Fact, Option<String>)> = Vec::new();
@@ -119,27 +118,77 @@ pub fn standard_wording<'a>(
         }
     }
     for (view, f, key) in followups {
-        let k = params
-            .at(STANDARD_WORDING_STREAMS, cal.date(f.effective_at))
-            .max(0) as usize;
         let others = key
             .as_ref()
             .and_then(|k| groups.get(&(view.municipality(), k.clone())))
             .map_or(0, |streams| {
                 streams.len() - usize::from(streams.contains(view.id))
             });
-        out.push(Case {
-            rule: STANDARD_WORDING,
-            stream: view.shared.clone(),
-            date: cal.date(f.effective_at),
-            finding: (key.is_some() && others >= k).then(|| {
-                Finding::new(STANDARD_WORDING, &view.shared,
-                    f.effective_at,
-                    cal,
-                    format!("The follow-up's assessment is the same standard wording as on {others} other cases of {} ({:?}), not an assessment of this citizen.", view.municipality(), key.as_deref().unwrap_or_default()),
-                    vec![f.seq],
-                )
-            }),
+        out.push(wording_case(view, f, key.as_deref(), others, params));
+    }
+}
+
+/// `dk.followup.standard_wording` of one stream's follow-ups in `[from, to)`, counted from the
+/// projection's index of wordings instead of a walk over the municipality's streams: the same
+/// cases as `standard_wording` gives for this stream.
+pub fn standard_wording_of(
+    view: &StreamView<'_>,
+    proj: &Projection,
+    as_of: Option<Instant>,
+    params: &Params,
+    from: Instant,
+    to: Instant,
+    out: &mut Vec<Case>,
+) {
+    for f in view.iter() {
+        let EventData::FollowupHeld { assessment, .. } = &f.data else {
+            continue;
+        };
+        if f.effective_at < from || f.effective_at >= to {
+            continue;
+        }
+        let norm = normalise(assessment);
+        let key = (!norm.is_empty()).then_some(norm);
+        let others = key.as_ref().map_or(0, |k| {
+            let streams: BTreeSet<&str> = proj
+                .wording_uses(view.municipality(), k)
+                .iter()
+                .filter(|u| {
+                    from <= u.effective_at
+                        && u.effective_at < to
+                        && as_of.is_none_or(|t| u.recorded <= t)
+                        && &*u.stream != view.id
+                })
+                .map(|u| &*u.stream)
+                .collect();
+            streams.len()
         });
+        out.push(wording_case(view, f, key.as_deref(), others, params));
+    }
+}
+
+fn wording_case(
+    view: &StreamView<'_>,
+    f: &Fact,
+    key: Option<&str>,
+    others: usize,
+    params: &Params,
+) -> Case {
+    let cal = &params.calendar;
+    let k = params
+        .at(STANDARD_WORDING_STREAMS, cal.date(f.effective_at))
+        .max(0) as usize;
+    Case {
+        rule: STANDARD_WORDING,
+        stream: view.shared.clone(),
+        date: cal.date(f.effective_at),
+        finding: (key.is_some() && others >= k).then(|| {
+            Finding::new(STANDARD_WORDING, &view.shared,
+                f.effective_at,
+                cal,
+                format!("The follow-up's assessment is the same standard wording as on {others} other cases of {} ({:?}), not an assessment of this citizen.", view.municipality(), key.unwrap_or_default()),
+                vec![f.seq],
+            )
+        }),
     }
 }

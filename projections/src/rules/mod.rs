@@ -179,10 +179,18 @@ impl<'p> Evaluation<'p> {
     }
 
     fn views<'a>(&self, proj: &'a Projection, stream: Option<&str>) -> Vec<StreamView<'a>> {
-        proj.streams()
-            .filter(|(id, _)| stream.is_none_or(|s| s == &***id))
-            .map(|(id, facts)| StreamView::new(id, facts, self.as_of))
-            .collect()
+        match stream {
+            // One stream is looked up, not searched for: the API asks about one case at a time.
+            Some(s) => proj
+                .stream_entry(s)
+                .map(|(id, facts)| StreamView::new(id, facts, self.as_of))
+                .into_iter()
+                .collect(),
+            None => proj
+                .streams()
+                .map(|(id, facts)| StreamView::new(id, facts, self.as_of))
+                .collect(),
+        }
     }
 
     /// Verdicts on the sanctions decided in the scope's year (all, without a year).
@@ -211,7 +219,18 @@ impl<'p> Evaluation<'p> {
 
     /// The verdict on one sanction by id.
     pub fn sanction(&self, proj: &Projection, sanction_id: &str) -> Option<SanctionVerdict> {
-        for view in self.views(proj, None) {
+        self.sanction_in(proj, None, sanction_id)
+    }
+
+    /// The verdict on one sanction by id, looked for on one stream only when the stream is known
+    /// (the API keeps an index of sanction ids).
+    pub fn sanction_in(
+        &self,
+        proj: &Projection,
+        stream: Option<&str>,
+        sanction_id: &str,
+    ) -> Option<SanctionVerdict> {
+        for view in self.views(proj, stream) {
             if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id.as_ref() == sanction_id)) {
                 let plans = Plans::of(&view);
                 return Decision::of(f).map(|d| dk_sanction::judge(&view, &plans, &d, self.params, true));
@@ -241,7 +260,6 @@ impl<'p> Evaluation<'p> {
     pub fn visit_cases(&self, proj: &Projection, scope: Scope<'_>, visit: &mut dyn FnMut(Case)) {
         let eval_at = self.eval_at(scope.year);
         let cal = &self.params.calendar;
-        let all_views = self.views(proj, None);
         let keep = |c: &Case| {
             scope.year.is_none_or(|y| c.date.year() == y)
                 && c.finding.as_ref().is_none_or(|f| f.at <= eval_at)
@@ -249,10 +267,7 @@ impl<'p> Evaluation<'p> {
         };
         let mut out = Vec::new();
         let mut participant_years: BTreeSet<i32> = BTreeSet::new();
-        for view in all_views
-            .iter()
-            .filter(|v| scope.stream.is_none_or(|s| s == v.id))
-        {
+        for view in &self.views(proj, scope.stream) {
             let plans = Plans::of(view);
             dk_minplan::cases(view, &plans, self.params, &mut out);
             out.extend(
@@ -286,24 +301,42 @@ impl<'p> Evaluation<'p> {
             }
         }
         // Standard wording compares follow-ups across the municipality's streams, a year at a time.
-        let years: Vec<i32> = match scope.year {
-            Some(y) => vec![y],
-            None => participant_years.into_iter().collect(),
+        // For one stream, only the years it has follow-ups in, and only its municipality's streams,
+        // matter: a query about one case does not walk every case.
+        let years: Vec<i32> = match (scope.year, scope.stream) {
+            (Some(y), Some(_)) => participant_years
+                .into_iter()
+                .filter(|py| *py == y)
+                .collect(),
+            (Some(y), None) => vec![y],
+            (None, _) => participant_years.into_iter().collect(),
+        };
+        if years.is_empty() {
+            return;
+        }
+        let all_views = match scope.stream {
+            Some(_) => Vec::new(),
+            None => self.views(proj, None),
+        };
+        let scoped = match scope.stream {
+            Some(s) => self.views(proj, Some(s)),
+            None => Vec::new(),
         };
         for y in years {
-            let mut wording = Vec::new();
-            dk_rehab::standard_wording(
-                &all_views,
-                self.params,
-                cal.start_of_year(y),
-                cal.end_of_year(y),
-                &mut wording,
-            );
-            out.extend(
-                wording
-                    .into_iter()
-                    .filter(|c| scope.stream.is_none_or(|s| *s == *c.stream)),
-            );
+            let (from, to) = (cal.start_of_year(y), cal.end_of_year(y));
+            match scoped.first() {
+                // One case: counted from the projection's index of wordings.
+                Some(view) => dk_rehab::standard_wording_of(
+                    view,
+                    proj,
+                    self.as_of,
+                    self.params,
+                    from,
+                    to,
+                    &mut out,
+                ),
+                None => dk_rehab::standard_wording(&all_views, self.params, from, to, &mut out),
+            }
         }
         for c in out.drain(..) {
             if keep(&c) {

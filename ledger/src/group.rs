@@ -17,6 +17,15 @@ pub struct GroupCommitter {
     tx: SyncSender<(Append, Reply)>,
 }
 
+/// Why an append could not be queued. Nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the writer's queue is full; retry shortly")]
+    Busy,
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
 /// Statistics of one commit, for metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct CommitStats {
@@ -49,6 +58,15 @@ impl GroupCommitter {
             .map_err(|_| AppendError::Storage("the writer has stopped".into()))
     }
 
+    /// Queues an append without waiting: refused with `Busy` while the queue is full (the caller
+    /// can ask its client to retry), `Stopped` once the writer has stopped.
+    pub fn try_submit(&self, append: Append, reply: Reply) -> Result<(), SubmitError> {
+        self.tx.try_send((append, reply)).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => SubmitError::Busy,
+            mpsc::TrySendError::Disconnected(_) => SubmitError::Stopped,
+        })
+    }
+
     /// Appends and waits for the outcome.
     pub fn append(&self, append: Append) -> Result<Receipt, AppendError> {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -78,15 +96,23 @@ fn writer(
             }
         }
         let started = std::time::Instant::now();
-        let events = group.iter().map(|(a, _)| a.events.len()).sum();
+        let sizes: Vec<usize> = group.iter().map(|(a, _)| a.events.len()).collect();
         let (appends, replies): (Vec<Append>, Vec<Reply>) = group.into_iter().unzip();
-        let n = appends.len();
         let results = ledger.append_group(appends);
-        on_commit(CommitStats {
-            appends: n,
-            events,
-            micros: started.elapsed().as_micros(),
-        });
+        // Only what was written counts: refused appends write nothing.
+        let accepted: Vec<usize> = results
+            .iter()
+            .zip(&sizes)
+            .filter(|(r, _)| r.is_ok())
+            .map(|(_, n)| *n)
+            .collect();
+        if !accepted.is_empty() {
+            on_commit(CommitStats {
+                appends: accepted.len(),
+                events: accepted.iter().sum(),
+                micros: started.elapsed().as_micros(),
+            });
+        }
         for (reply, result) in replies.into_iter().zip(results) {
             reply(result);
         }

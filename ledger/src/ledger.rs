@@ -278,16 +278,27 @@ impl Ledger {
             storage: self.storage.as_ref(),
             versions: HashMap::new(),
             keys: HashMap::new(),
+            stored_versions: HashMap::new(),
+            stored_keys: HashMap::new(),
             head: *head,
             batch: CommitBatch {
                 records: Vec::new(),
                 keys: Vec::new(),
             },
         };
-        let mut results: Vec<Result<Receipt, AppendError>> = appends
-            .into_iter()
-            .map(|append| group.try_add(append))
-            .collect();
+        // Many small appends (an API's) share one read of storage instead of two each.
+        let prefetched = if appends.len() > 1 {
+            group.prefetch(&appends)
+        } else {
+            Ok(())
+        };
+        let mut results: Vec<Result<Receipt, AppendError>> = match prefetched {
+            Ok(()) => appends
+                .into_iter()
+                .map(|append| group.try_add(append))
+                .collect(),
+            Err(e) => appends.iter().map(|_| Err(e.clone())).collect(),
+        };
         if group.batch.records.is_empty() {
             return results;
         }
@@ -362,6 +373,8 @@ impl Ledger {
                     storage,
                     versions,
                     keys,
+                    stored_versions: HashMap::new(),
+                    stored_keys: HashMap::new(),
                     head: prepared_head,
                     batch: CommitBatch {
                         records: Vec::new(),
@@ -583,6 +596,9 @@ struct Group<'a> {
     versions: HashMap<String, u64>,
     /// Keys claimed by the batches accepted so far.
     keys: HashMap<String, u64>,
+    /// What storage said of streams and keys before the group, read once for all its batches.
+    stored_versions: HashMap<String, u64>,
+    stored_keys: HashMap<String, Option<u64>>,
     head: Option<Head>,
     batch: CommitBatch,
 }
@@ -590,6 +606,45 @@ struct Group<'a> {
 impl Group<'_> {
     fn storage_err(e: StoreError) -> AppendError {
         AppendError::Storage(e.to_string())
+    }
+
+    /// Reads the stored versions of every stream and the stored seq of every key that the
+    /// appends of a group name, in one transaction each.
+    fn prefetch(&mut self, appends: &[Append]) -> Result<(), AppendError> {
+        let mut streams: Vec<&str> = appends
+            .iter()
+            .flat_map(|a| {
+                a.events
+                    .iter()
+                    .map(|e| e.stream.as_str())
+                    .chain(a.expected_versions.iter().map(|(s, _)| s.as_str()))
+            })
+            .collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let versions = self
+            .storage
+            .stream_versions(&streams)
+            .map_err(Self::storage_err)?;
+        self.stored_versions = streams
+            .into_iter()
+            .map(str::to_owned)
+            .zip(versions)
+            .collect();
+        let mut keys: Vec<&str> = appends
+            .iter()
+            .flat_map(|a| a.constraints.iter())
+            .map(|c| match c {
+                Constraint::Unique { key, .. } | Constraint::Exists { key, .. } => key.as_str(),
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if !keys.is_empty() {
+            let seqs = self.storage.keys(&keys).map_err(Self::storage_err)?;
+            self.stored_keys = keys.into_iter().map(str::to_owned).zip(seqs).collect();
+        }
+        Ok(())
     }
 
     fn try_add(&mut self, append: Append) -> Result<Receipt, AppendError> {
@@ -600,17 +655,34 @@ impl Group<'_> {
             .iter()
             .map(|e| e.stream.as_str())
             .chain(append.expected_versions.iter().map(|(s, _)| s.as_str()))
-            .filter(|s| !self.versions.contains_key(*s))
+            .filter(|s| !self.versions.contains_key(*s) && !self.stored_versions.contains_key(*s))
             .collect();
         streams.sort_unstable();
         streams.dedup();
-        let stored = self
-            .storage
-            .stream_versions(&streams)
-            .map_err(Self::storage_err)?;
-        let mut versions: HashMap<&str, u64> = streams.into_iter().zip(stored).collect();
-        for (s, v) in &self.versions {
-            versions.insert(s.as_str(), *v);
+        let stored = if streams.is_empty() {
+            Vec::new()
+        } else {
+            self.storage
+                .stream_versions(&streams)
+                .map_err(Self::storage_err)?
+        };
+        let fresh: HashMap<&str, u64> = streams.into_iter().zip(stored).collect();
+        // The version of each stream of this batch: as the group left it, else as stored.
+        let mut versions: HashMap<&str, u64> = HashMap::new();
+        for s in append
+            .events
+            .iter()
+            .map(|e| e.stream.as_str())
+            .chain(append.expected_versions.iter().map(|(s, _)| s.as_str()))
+        {
+            let v = self
+                .versions
+                .get(s)
+                .or_else(|| self.stored_versions.get(s))
+                .or_else(|| fresh.get(s))
+                .copied()
+                .unwrap_or(0);
+            versions.insert(s, v);
         }
         let mut key_names: Vec<&str> = append
             .constraints
@@ -618,14 +690,29 @@ impl Group<'_> {
             .map(|c| match c {
                 Constraint::Unique { key, .. } | Constraint::Exists { key, .. } => key.as_str(),
             })
-            .filter(|k| !self.keys.contains_key(*k))
+            .filter(|k| !self.keys.contains_key(*k) && !self.stored_keys.contains_key(*k))
             .collect();
         key_names.sort_unstable();
         key_names.dedup();
-        let stored = self.storage.keys(&key_names).map_err(Self::storage_err)?;
-        let mut keys: HashMap<&str, Option<u64>> = key_names.into_iter().zip(stored).collect();
-        for (k, seq) in &self.keys {
-            keys.insert(k.as_str(), Some(*seq));
+        let stored = if key_names.is_empty() {
+            Vec::new()
+        } else {
+            self.storage.keys(&key_names).map_err(Self::storage_err)?
+        };
+        let fresh: HashMap<&str, Option<u64>> = key_names.into_iter().zip(stored).collect();
+        let mut keys: HashMap<&str, Option<u64>> = HashMap::new();
+        for c in &append.constraints {
+            let (Constraint::Unique { key, .. } | Constraint::Exists { key, .. }) = c;
+            let seq = match self.keys.get(key.as_str()) {
+                Some(seq) => Some(*seq),
+                None => self
+                    .stored_keys
+                    .get(key.as_str())
+                    .or_else(|| fresh.get(key.as_str()))
+                    .copied()
+                    .flatten(),
+            };
+            keys.insert(key.as_str(), seq);
         }
 
         for (stream, expected) in &append.expected_versions {

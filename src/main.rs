@@ -34,6 +34,11 @@ mod commands;
 mod load;
 mod output;
 
+/// mimalloc instead of the system allocator: the server answers from many threads, where glibc's
+/// malloc spent a quarter of the time of a case query (perf, BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -89,6 +94,44 @@ pub enum Format {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Append and read, only streams of its --prefix (a caseworker system)
+    Caseworker,
+    /// Read sanctions, findings and timelines; check intended sanctions
+    Legal,
+    /// Read everything, export, reports, verify
+    Revisor,
+    /// Everything
+    Admin,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Make a new token: printed once on standard output, only its hash is stored
+    New {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Who holds it (a system or person id; shown in logs)
+        #[arg(long, value_name = "ID")]
+        actor: String,
+        /// Caseworker tokens: the stream prefix of its municipality, e.g. `dk-101:`
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<String>,
+        /// The token's id, which every record it appends carries as `appended_by` [default: generated]
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// The tokens file (created readable by its owner only)
+        #[arg(
+            long,
+            env = "GARANTI_TOKENS",
+            default_value = "garanti-tokens.toml",
+            value_name = "FILE"
+        )]
+        tokens: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -307,6 +350,43 @@ enum Command {
         #[arg(long, value_name = "N")]
         municipality: Option<u64>,
     },
+    /// Serve the HTTP API (see README.md, "HTTP API", and /docs/ on the server)
+    ///
+    /// One process owns the data directory: it catches the projections up from the log (verifying
+    /// the chain), then folds every append in before answering it. Appends from concurrent requests
+    /// share one durable commit. SIGTERM or Ctrl-C: new appends are refused, those in flight finish.
+    /// Prints `garanti: listening on http://ADDR` on standard output once it listens; logs go to
+    /// standard error (RUST_LOG=debug for more).
+    Serve {
+        /// Address to listen on (port 0: any free port)
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The tokens file (hashes only); make tokens with `garanti token new`
+        #[arg(
+            long,
+            env = "GARANTI_TOKENS",
+            default_value = "garanti-tokens.toml",
+            value_name = "FILE"
+        )]
+        tokens: PathBuf,
+        /// Largest request body taken, in bytes
+        #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+        max_body_bytes: usize,
+        /// Most events in one append
+        #[arg(long, default_value_t = 10_000, value_name = "N")]
+        max_batch: usize,
+        /// Seconds to answer a request (reports and verification get 600)
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        request_timeout: u64,
+        /// Feed items buffered per client before a slow client is told to resume
+        #[arg(long, default_value_t = 4096, value_name = "N")]
+        feed_buffer: usize,
+    },
+    /// Manage the API's bearer tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// List the rules, their legal bases and the parameter values in force
     Rules {
         /// The date the parameter values are shown for [default: today]
@@ -458,5 +538,44 @@ fn run(cli: Cli) -> Result<u8> {
             municipality: None,
         } => commands::bench::run(&ctx, events, batch, seed),
         Command::Rules { at, format } => commands::judge::rules(&ctx, at.as_deref(), format),
+        Command::Serve {
+            listen,
+            tokens,
+            max_body_bytes,
+            max_batch,
+            request_timeout,
+            feed_buffer,
+        } => commands::serve::serve(
+            &ctx,
+            commands::serve::ServeArgs {
+                listen,
+                tokens: &tokens,
+                max_body_bytes,
+                max_batch,
+                request_timeout,
+                feed_buffer,
+            },
+        ),
+        Command::Token {
+            command:
+                TokenCommand::New {
+                    role,
+                    actor,
+                    prefix,
+                    id,
+                    tokens,
+                },
+        } => commands::serve::token_new(
+            &tokens,
+            match role {
+                RoleArg::Caseworker => api::Role::Caseworker,
+                RoleArg::Legal => api::Role::Legal,
+                RoleArg::Revisor => api::Role::Revisor,
+                RoleArg::Admin => api::Role::Admin,
+            },
+            &actor,
+            prefix.as_deref(),
+            id.as_deref(),
+        ),
     }
 }

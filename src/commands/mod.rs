@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod judge;
+pub mod serve;
 pub mod verify;
 
 use crate::{Cli, StoreArg};
@@ -23,6 +24,8 @@ pub struct Context {
     pub params: Params,
     /// The time of evaluation (ns), read from --now or the clock.
     pub now: i64,
+    /// --now, if given: a server evaluates at this time instead of its clock.
+    pub fixed_now: Option<i64>,
     pub quiet: bool,
 }
 
@@ -36,10 +39,12 @@ impl Context {
             }
             None => Params::default(),
         };
-        let now = match &cli.now {
-            Some(t) => parse_time(t, "--now")?,
-            None => ledger::Timestamp::now().unix_nanos,
-        };
+        let fixed_now = cli
+            .now
+            .as_deref()
+            .map(|t| parse_time(t, "--now"))
+            .transpose()?;
+        let now = fixed_now.unwrap_or_else(|| ledger::Timestamp::now().unix_nanos);
         Ok(Context {
             data: cli
                 .data
@@ -51,6 +56,7 @@ impl Context {
             }),
             params,
             now,
+            fixed_now,
             quiet: cli.quiet,
         })
     }

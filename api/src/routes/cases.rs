@@ -1,0 +1,496 @@
+//! Cases and the rules on them: timelines, sanction verdicts (and the check before deciding),
+//! findings, open deadlines, the rules in force.
+
+use super::{blocking, parse_time, Path, Query};
+use crate::auth::{Access, Principal, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use projections::event::SanctionKind;
+use projections::rules::catalogue;
+use projections::rules::dk_sanction::Decision;
+use projections::{Evaluation, Fact, Projection, Scope};
+use replay::output::{explanation_json, finding_json, sanction_json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/streams/{stream}", get(stream))
+        .route("/v1/sanctions", get(sanctions))
+        .route("/v1/sanctions/check", post(check))
+        .route("/v1/sanctions/{id}", get(sanction))
+        .route("/v1/findings", get(findings))
+        .route("/v1/deadlines", get(deadlines))
+        .route("/v1/rules", get(rules))
+}
+
+fn evaluation<'a>(state: &'a AppState, as_of: Option<&str>) -> Result<Evaluation<'a>, ApiError> {
+    Ok(Evaluation {
+        params: state.params(),
+        as_of: as_of.map(|t| parse_time(t, "as_of")).transpose()?,
+        now: state.now(),
+    })
+}
+
+fn check_stream(stream: &str) -> Result<(), ApiError> {
+    ledger::interchange::check_stream_id(stream)
+        .map_err(|m| ApiError::validation(format!("stream {m}")))
+}
+
+/// A page of a list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Page {
+    /// Items to skip (default 0).
+    pub offset: Option<usize>,
+    /// Items to return (default and maximum: the server's page limit, 10,000 unless set).
+    pub limit: Option<usize>,
+}
+
+fn page(state: &AppState, p: &Page, items: Vec<Value>) -> Value {
+    let max = state.config.limits.max_page;
+    let limit = p.limit.unwrap_or(max).min(max);
+    let offset = p.offset.unwrap_or(0);
+    let total = items.len();
+    let next = (offset + limit < total).then_some(offset + limit);
+    let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    json!({"total": total, "offset": offset, "limit": limit, "next_offset": next, "items": items})
+}
+
+/// The projection a list works on: the live one for one stream (short), else a snapshot (so a
+/// long evaluation does not hold up appends), cut down to a caseworker's municipality.
+async fn on_projection<T: Send + 'static>(
+    state: &AppState,
+    principal: &Principal,
+    stream: Option<&str>,
+    work: impl FnOnce(&AppState, &Projection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if stream.is_some() {
+        let view = state.read();
+        return work(state, &view.projection);
+    }
+    let (mut projection, _) = state.snapshot();
+    if let (Role::Caseworker, Some(prefix)) = (principal.role, principal.prefix.clone()) {
+        projection.retain(|id| id.starts_with(prefix.as_str()));
+    }
+    let state = state.clone();
+    blocking(move || work(&state, &projection)).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AsOf {
+    /// Judge with only what was recorded at or before this time (RFC 3339).
+    pub as_of: Option<String>,
+}
+
+/// `GET /v1/streams/{stream}`
+#[utoipa::path(get, path = "/v1/streams/{stream}", tag = "cases",
+    params(("stream" = String, Path, description = "The case, e.g. `dk-101:c-000123`"), AsOf),
+    responses((status = 200, description = "The case: its events with seq and hash, its sanction verdicts and findings", body = Object),
+        (status = 404, description = "No events on the stream", body = crate::openapi::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(stream): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::ReadCases)?;
+    check_stream(&stream)?;
+    principal.require_stream(&stream)?;
+    let eval = evaluation(&state, q.as_of.as_deref())?;
+    let view = state.read();
+    let head = view.head.map(|h| h.seq);
+    let mut records = state.ledger.stream(&stream)?;
+    // Records committed after the view's head are not folded yet: leave them to the next read.
+    records.retain(|r| head.is_some_and(|h| r.seq <= h));
+    if records.is_empty() {
+        return Err(ApiError::NotFound(format!("no events on stream {stream}")));
+    }
+    Ok(Json(replay::output::case_json(
+        &eval,
+        &view.projection,
+        &stream,
+        &records,
+    )))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SanctionsQuery {
+    /// Sanctions decided in this calendar year.
+    pub year: Option<i32>,
+    /// Sanctions on this case only.
+    pub stream: Option<String>,
+    /// `lawful` or `unlawful`.
+    pub verdict: Option<String>,
+    /// Judge with only what was recorded at or before this time (RFC 3339).
+    pub as_of: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/sanctions`
+#[utoipa::path(get, path = "/v1/sanctions", tag = "sanctions", params(SanctionsQuery),
+    responses((status = 200, description = "A page of sanction verdicts, in decision order: `{total, offset, limit, next_offset, items}`", body = Object)),
+    security(("bearer" = [])))]
+pub async fn sanctions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<SanctionsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::ReadCases)?;
+    if let Some(s) = &q.stream {
+        check_stream(s)?;
+        principal.require_stream(s)?;
+    }
+    let lawful = match q.verdict.as_deref() {
+        None => None,
+        Some("lawful") => Some(true),
+        Some("unlawful") => Some(false),
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "verdict {other:?}: use lawful or unlawful"
+            )))
+        }
+    };
+    evaluation(&state, q.as_of.as_deref())?;
+    let stream = q.stream.clone();
+    let items = on_projection(
+        &state,
+        &principal,
+        q.stream.as_deref(),
+        move |state, proj| {
+            let eval = evaluation(state, q.as_of.as_deref())?;
+            let cal = &state.params().calendar;
+            Ok(eval
+                .sanctions(
+                    proj,
+                    Scope {
+                        year: q.year,
+                        stream: stream.as_deref(),
+                    },
+                )
+                .iter()
+                .filter(|s| lawful.is_none_or(|l| s.lawful == l))
+                .map(|s| sanction_json(cal, s))
+                .collect::<Vec<_>>())
+        },
+    )
+    .await?;
+    Ok(Json(page(
+        &state,
+        &Page {
+            offset: q.offset,
+            limit: q.limit,
+        },
+        items,
+    )))
+}
+
+/// `GET /v1/sanctions/{id}`
+#[utoipa::path(get, path = "/v1/sanctions/{id}", tag = "sanctions",
+    params(("id" = String, Path, description = "The sanction id"), AsOf),
+    responses((status = 200, description = "The verdict with its explanation: every condition, the events it rests on, the law", body = Object),
+        (status = 404, description = "No such sanction (or not one this token may see)", body = crate::openapi::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn sanction(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::ReadCases)?;
+    let eval = evaluation(&state, q.as_of.as_deref())?;
+    let view = state.read();
+    let missing =
+        || ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"));
+    let stream = view.sanction_stream(&id).ok_or_else(missing)?;
+    // Another municipality's sanction is not said to exist.
+    if !principal.may_touch(stream) {
+        return Err(missing());
+    }
+    let verdict = eval
+        .sanction_in(&view.projection, Some(stream), &id)
+        .ok_or_else(|| ApiError::NotFound(format!("no sanction {id:?} as of that time")))?;
+    Ok(Json(explanation_json(
+        &state.params().calendar,
+        &view.projection,
+        &verdict,
+    )))
+}
+
+/// The absence an intended sanction would rest on, if it is not in the ledger yet.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntendedAbsence {
+    /// When the citizen did not show up (RFC 3339).
+    pub at: String,
+    /// The excuse given, if any.
+    #[serde(default)]
+    pub excuse: Option<String>,
+}
+
+/// An intended sanction, to judge before deciding.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The case.
+    pub stream: String,
+    /// The offer (tilbud) the absence was from.
+    pub offer_id: String,
+    /// `reduction`, `stop` or `tightened_availability`.
+    pub kind: String,
+    /// When the sanction would be decided (RFC 3339).
+    pub decided_at: String,
+    /// An id for the intended sanction (default `intended`).
+    #[serde(default)]
+    pub sanction_id: Option<String>,
+    /// An absence not yet in the ledger, judged as if it were.
+    #[serde(default)]
+    pub absence: Option<IntendedAbsence>,
+    /// Judge with only what was recorded at or before this time.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// The seq a hypothetical event gets inside the check; shown as `null`.
+const INTENDED_SEQ: u64 = u64::MAX;
+
+/// Replaces the seq of a hypothetical event by null.
+fn hide_intended(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.as_u64() == Some(INTENDED_SEQ) => *v = Value::Null,
+        Value::Array(items) => items.iter_mut().for_each(hide_intended),
+        Value::Object(map) => map.values_mut().for_each(hide_intended),
+        _ => {}
+    }
+}
+
+/// `POST /v1/sanctions/check`
+#[utoipa::path(post, path = "/v1/sanctions/check", tag = "sanctions", request_body = CheckRequest,
+    responses((status = 200, description = "Would the sanction be lawful, and if not, every reason with its legal basis and the events it rests on (a `seq` of null is the absence given in the request). Nothing is appended.", body = Object),
+        (status = 422, description = "A malformed request", body = crate::openapi::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::Check)?;
+    let body = body?;
+    let req: CheckRequest = serde_json::from_slice(&body).map_err(|e| ApiError::Validation {
+        detail: format!("the check request: {e}"),
+        at: Some(crate::error::Location {
+            pointer: String::new(),
+            line: Some(e.line()),
+            index: None,
+        }),
+    })?;
+    check_stream(&req.stream)?;
+    principal.require_stream(&req.stream)?;
+    let kind = SanctionKind::parse(&req.kind).ok_or_else(|| {
+        ApiError::validation(format!(
+            "kind {:?}: use one of {}",
+            req.kind,
+            SanctionKind::ALL.join(", ")
+        ))
+    })?;
+    if req.offer_id.is_empty() || req.offer_id.chars().count() > 128 {
+        return Err(ApiError::validation("offer_id must be 1 to 128 characters"));
+    }
+    let decided_at = parse_time(&req.decided_at, "decided_at")?;
+    let absence_at = req
+        .absence
+        .as_ref()
+        .map(|a| parse_time(&a.at, "absence.at"))
+        .transpose()?;
+    let eval = evaluation(&state, req.as_of.as_deref())?;
+    let sanction_id = req.sanction_id.as_deref().unwrap_or("intended");
+    let now = state.now();
+    let decision = Decision {
+        sanction_id,
+        offer_id: &req.offer_id,
+        kind,
+        decided_at,
+        // Were it decided now, it would be recorded now.
+        recorded: now.max(decided_at),
+        seq: None,
+    };
+    let view = state.read();
+    let cal = &state.params().calendar;
+    let mut out = match (absence_at, &req.absence) {
+        (Some(at), Some(absence)) => {
+            // Judge on the case with the intended absence added: a copy of this one stream.
+            let mut case = Projection::new();
+            let id: Arc<str> = Arc::from(req.stream.as_str());
+            if let Some(facts) = view.projection.stream(&req.stream) {
+                for f in &facts.facts {
+                    case.apply(&id, f.clone());
+                }
+            }
+            case.apply(
+                &id,
+                Fact {
+                    seq: INTENDED_SEQ,
+                    effective_at: at,
+                    recorded: now.max(at),
+                    data: projections::EventData::AbsenceRecorded {
+                        offer_id: Arc::from(req.offer_id.as_str()),
+                        excuse: absence.excuse.as_deref().map(Arc::from),
+                    },
+                },
+            );
+            let verdict = eval.check(&case, &req.stream, &decision);
+            explanation_json(cal, &case, &verdict)
+        }
+        _ => {
+            let verdict = eval.check(&view.projection, &req.stream, &decision);
+            explanation_json(cal, &view.projection, &verdict)
+        }
+    };
+    hide_intended(&mut out);
+    out["intended"] = Value::Bool(true);
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FindingsQuery {
+    /// Findings dated in this calendar year.
+    pub year: Option<i32>,
+    /// One rule's findings, e.g. `dk.minplan.offer_missing`.
+    pub rule: Option<String>,
+    /// One case's findings.
+    pub stream: Option<String>,
+    /// Judge with only what was recorded at or before this time (RFC 3339).
+    pub as_of: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/findings`
+#[utoipa::path(get, path = "/v1/findings", tag = "findings", params(FindingsQuery),
+    responses((status = 200, description = "A page of findings: `{total, offset, limit, next_offset, items}`", body = Object)),
+    security(("bearer" = [])))]
+pub async fn findings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<FindingsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::ReadCases)?;
+    if let Some(s) = &q.stream {
+        check_stream(s)?;
+        principal.require_stream(s)?;
+    }
+    if let Some(code) = &q.rule {
+        if catalogue::rule(code).is_none() || code == catalogue::SANCTION {
+            let codes: Vec<&str> = catalogue::RULES
+                .iter()
+                .map(|r| r.code)
+                .filter(|c| *c != catalogue::SANCTION)
+                .collect();
+            return Err(ApiError::validation(format!(
+                "rule {code:?} is not a finding rule; use one of: {} (sanction verdicts: /v1/sanctions)",
+                codes.join(", ")
+            )));
+        }
+    }
+    evaluation(&state, q.as_of.as_deref())?;
+    let stream = q.stream.clone();
+    let items = on_projection(
+        &state,
+        &principal,
+        q.stream.as_deref(),
+        move |state, proj| {
+            let eval = evaluation(state, q.as_of.as_deref())?;
+            let cal = &state.params().calendar;
+            Ok(eval
+                .findings(
+                    proj,
+                    Scope {
+                        year: q.year,
+                        stream: stream.as_deref(),
+                    },
+                )
+                .iter()
+                .filter(|f| q.rule.as_deref().is_none_or(|r| r == f.rule))
+                .map(|f| finding_json(cal, f))
+                .collect::<Vec<_>>())
+        },
+    )
+    .await?;
+    Ok(Json(page(
+        &state,
+        &Page {
+            offset: q.offset,
+            limit: q.limit,
+        },
+        items,
+    )))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeadlinesQuery {
+    /// Only deadlines falling due within this many days.
+    pub within: Option<u32>,
+    /// The time (RFC 3339) or date (end of that day) to look from; default now.
+    pub at: Option<String>,
+}
+
+/// `GET /v1/deadlines`
+#[utoipa::path(get, path = "/v1/deadlines", tag = "findings", params(DeadlinesQuery),
+    responses((status = 200, description = "Open deadlines, soonest first, and the monthly timeliness of the year", body = Object)),
+    security(("bearer" = [])))]
+pub async fn deadlines(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<DeadlinesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::Follow)?;
+    let cal = state.params().calendar;
+    let at = match q.at.as_deref() {
+        Some(text) => match projections::event::parse_date(text) {
+            Some(d) => cal.end_of(d) - 1,
+            None => parse_time(text, "at")?,
+        },
+        None => state.now(),
+    };
+    on_projection(&state, &principal, None, move |state, proj| {
+        let eval = Evaluation {
+            params: state.params(),
+            as_of: None,
+            now: at,
+        };
+        Ok(Json(
+            replay::output::deadlines(&eval, proj, q.within).json(&cal),
+        ))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RulesQuery {
+    /// The date (YYYY-MM-DD) whose parameters to show; default today.
+    pub at: Option<String>,
+}
+
+/// `GET /v1/rules`
+#[utoipa::path(get, path = "/v1/rules", tag = "rules", params(RulesQuery),
+    responses((status = 200, description = "The rules with their codes, legal bases and parameters in force", body = Object)),
+    security(("bearer" = [])))]
+pub async fn rules(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<RulesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Access::Public)?;
+    let date = match q.at.as_deref() {
+        Some(text) => projections::event::parse_date(text)
+            .ok_or_else(|| ApiError::validation(format!("at {text:?} is not a date YYYY-MM-DD")))?,
+        None => state.params().calendar.date(state.now()),
+    };
+    Ok(Json(replay::output::rules_json(state.params(), date)))
+}

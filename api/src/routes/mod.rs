@@ -1,0 +1,201 @@
+//! The router: one `router()` per resource, the authentication extractor, and the middleware that
+//! gives every request an id, a time limit and its metrics.
+
+pub mod audit;
+pub mod cases;
+pub mod events;
+pub mod feed;
+pub mod ops;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, REQUEST_ID};
+use crate::state::AppState;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    let limits = state.config.limits.clone();
+    Router::new()
+        .merge(events::router())
+        .merge(cases::router())
+        .merge(audit::router())
+        .merge(feed::router())
+        .merge(ops::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route; GET /openapi.json lists them".into())
+}
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// A request id: the caller's `X-Request-Id` if it is short and plain, else a new one.
+fn request_id_of(req: &Request) -> String {
+    if let Some(v) = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        if !v.is_empty()
+            && v.len() <= 64
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return v.to_owned();
+        }
+    }
+    format!(
+        "req-{}-{}",
+        std::process::id(),
+        REQUESTS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Gives the request an id (in the response's `X-Request-Id` and in every problem it answers),
+/// a time limit, and records its time and status by route.
+async fn observe(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = matched
+        .as_ref()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let id = request_id_of(&req);
+    let limits = &state.config.limits;
+    let limit = if route.starts_with("/v1/reports") || route == "/v1/ledger/verify" {
+        limits.long_request
+    } else {
+        limits.request
+    };
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async move {
+            match tokio::time::timeout(limit, next.run(req)).await {
+                Ok(r) => r,
+                Err(_) => ApiError::Timeout(format!(
+                    "no answer within {} s; narrow the query (year, stream) or retry",
+                    limit.as_secs()
+                ))
+                .into_response(),
+            }
+        })
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    state.metrics.request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthenticated(
+                "no Authorization header; send `Authorization: Bearer <token>`".into(),
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "the Authorization header must be `Bearer <token>`".into(),
+                )
+            })?;
+        state.tokens.authenticate(token).ok_or_else(|| {
+            ApiError::Unauthenticated("the token is not known to this server".into())
+        })
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::validation(format!("query string: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::validation(format!("path: {}", e.body_text()))
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge("the request body is larger than the server's limit".into())
+        } else {
+            ApiError::validation(format!("cannot read the request body: {}", e.body_text()))
+        }
+    }
+}
+
+/// Query parameters, with a problem (not axum's plain text) when they do not parse.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(v))
+    }
+}
+
+/// A path parameter, with a problem when it does not parse.
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(v))
+    }
+}
+
+/// Parses an RFC 3339 query value.
+pub fn parse_time(text: &str, what: &str) -> Result<i64, ApiError> {
+    ledger::Timestamp::parse_rfc3339(text)
+        .map(|t| t.unix_nanos)
+        .map_err(|e| ApiError::validation(format!("{what}: {e}")))
+}
+
+/// Runs blocking work (a long query, a chain walk) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let id = crate::error::request_id().unwrap_or_default();
+    tokio::task::spawn_blocking(move || REQUEST_ID.sync_scope(id, work))
+        .await
+        .map_err(|e| ApiError::internal(format!("a query task failed: {e}")))?
+}

@@ -1,0 +1,929 @@
+//! The router through tower `oneshot`: every route against every role, appends and their errors,
+//! read-your-writes, idempotency, the sanction check, the feed, metrics and the OpenAPI document.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use api::auth::Access;
+use api::{Limits, Role};
+use axum::http::StatusCode;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Every route with what it needs; the OpenAPI test below checks that none is missing here.
+fn routes() -> Vec<(&'static str, &'static str, Option<Access>, String)> {
+    let append = event(
+        "dk-101:c-0009",
+        "sanction_guidance_given",
+        "2017-03-01T10:00:00+01:00",
+        "{}",
+    );
+    let check = r#"{"stream":"dk-101:c-0001","offer_id":"o-1","kind":"stop","decided_at":"2017-04-01T10:00:00+02:00"}"#;
+    vec![
+        (
+            "POST",
+            "/v1/events",
+            Some(Access::Append),
+            format!("[{append}]"),
+        ),
+        (
+            "GET",
+            "/v1/streams/dk-101:c-0001",
+            Some(Access::ReadCases),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/sanctions?year=2017",
+            Some(Access::ReadCases),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/sanctions/s-1",
+            Some(Access::ReadCases),
+            String::new(),
+        ),
+        (
+            "POST",
+            "/v1/sanctions/check",
+            Some(Access::Check),
+            check.to_owned(),
+        ),
+        (
+            "GET",
+            "/v1/findings?year=2017",
+            Some(Access::ReadCases),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/deadlines?within=30",
+            Some(Access::Follow),
+            String::new(),
+        ),
+        ("GET", "/v1/rules", Some(Access::Public), String::new()),
+        (
+            "GET",
+            "/v1/reports/2017",
+            Some(Access::Audit),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/ledger/head",
+            Some(Access::Public),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/ledger/events?limit=2",
+            Some(Access::Audit),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/ledger/verify",
+            Some(Access::Audit),
+            String::new(),
+        ),
+        ("GET", "/v1/feed", Some(Access::Follow), String::new()),
+        ("GET", "/healthz", None, String::new()),
+        ("GET", "/metrics", None, String::new()),
+        ("GET", "/openapi.json", None, String::new()),
+        ("GET", "/docs/", None, String::new()),
+    ]
+}
+
+/// A response's headers and status without reading its body (the feed's never ends).
+async fn status_of(
+    app: &App,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> StatusCode {
+    use tower::ServiceExt as _;
+    let ct = (method == "POST").then_some("application/json");
+    app.router
+        .clone()
+        .oneshot(app.request(method, uri, token, ct, body, &[]))
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn every_route_against_every_role() {
+    let app = App::seeded().await;
+    for (method, uri, access, body) in routes() {
+        let none = status_of(&app, method, uri, None, &body).await;
+        let bad = status_of(&app, method, uri, Some("garanti_not_a_token"), &body).await;
+        match access {
+            None => {
+                assert!(none.is_success(), "{method} {uri} without a token: {none}");
+            }
+            Some(access) => {
+                assert_eq!(
+                    none,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} without a token"
+                );
+                assert_eq!(
+                    bad,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} with an unknown token"
+                );
+                for role in Role::ALL {
+                    let got = status_of(&app, method, uri, Some(token_of(role)), &body).await;
+                    if access.allows(role) {
+                        assert!(got.is_success(), "{method} {uri} as {role:?}: {got}");
+                    } else {
+                        assert_eq!(got, StatusCode::FORBIDDEN, "{method} {uri} as {role:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_tested() {
+    let app = App::new();
+    let doc = app.get("/openapi.json", ADMIN).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let tested: BTreeSet<String> = routes()
+        .iter()
+        .map(|(_, uri, _, _)| {
+            let path = uri.split('?').next().unwrap();
+            match path {
+                "/v1/streams/dk-101:c-0001" => "/v1/streams/{stream}".to_owned(),
+                "/v1/sanctions/s-1" => "/v1/sanctions/{id}".to_owned(),
+                "/v1/reports/2017" => "/v1/reports/{year}".to_owned(),
+                other => other.to_owned(),
+            }
+        })
+        .filter(|p| p != "/openapi.json" && p != "/docs/")
+        .collect();
+    assert_eq!(documented, tested);
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let docs = app.get("/docs/", ADMIN).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    assert!(docs.text.contains("swagger"), "the docs page is Swagger UI");
+}
+
+#[tokio::test]
+async fn a_caseworker_sees_and_touches_only_its_municipality() {
+    let app = App::seeded().await;
+    let other = app.get("/v1/streams/dk-102:c-0001", CASEWORKER).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    assert_eq!(other.content_type(), "application/problem+json");
+    // Another municipality's sanction is not said to exist.
+    assert_eq!(
+        app.get("/v1/sanctions/s-2", CASEWORKER).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/v1/sanctions/s-2", LEGAL).await.status,
+        StatusCode::OK
+    );
+    let list = app.get("/v1/sanctions", CASEWORKER).await.json();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sanction_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["s-1"]);
+    let all = app.get("/v1/sanctions", REVISOR).await.json();
+    assert_eq!(all["total"], 2);
+    let before = app.records();
+    let body = format!(
+        "[{},{}]",
+        event(
+            "dk-101:c-0005",
+            "sanction_guidance_given",
+            "2017-03-01T10:00:00+01:00",
+            "{}"
+        ),
+        event(
+            "dk-102:c-0005",
+            "sanction_guidance_given",
+            "2017-03-01T10:00:00+01:00",
+            "{}"
+        )
+    );
+    let a = app.post_json("/v1/events", CASEWORKER, &body).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    assert!(
+        a.json()["detail"].as_str().unwrap().contains("event 1"),
+        "{}",
+        a.text
+    );
+    assert_eq!(app.records(), before, "nothing of the batch is written");
+}
+
+#[tokio::test]
+async fn an_acknowledged_append_is_seen_by_the_next_query() {
+    let app = App::new();
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(CASEWORKER),
+            Some("application/x-ndjson"),
+            &lawful_case("dk-101:c-0042", "s-42"),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let answer = a.json();
+    let events = answer["events"].as_array().unwrap();
+    assert_eq!(events.len(), 8);
+    assert_eq!(events[0]["seq"], 0);
+    assert_eq!(events[7]["stream_version"], 8);
+    assert_eq!(answer["head"]["seq"], 7);
+    let head = app.state.ledger.head().unwrap();
+    assert_eq!(answer["head"]["hash"], head.hash_hex());
+    // No wait, no retry: the verdict is there at once.
+    let s = app.get("/v1/sanctions/s-42", LEGAL).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    let s = s.json();
+    assert_eq!(s["verdict"], "lawful");
+    assert!(
+        s["checks"].as_array().unwrap().len() >= 4,
+        "the explanation comes with it"
+    );
+    let case = app.get("/v1/streams/dk-101:c-0042", LEGAL).await.json();
+    assert_eq!(case["events"].as_array().unwrap().len(), 8);
+    assert_eq!(case["events"][7]["hash"], head.hash_hex());
+    assert_eq!(case["sanctions"][0]["sanction_id"], "s-42");
+    // Every record carries the token's id as appended_by, not anything the body says.
+    let page = app
+        .get("/v1/ledger/events?from=0&limit=8", REVISOR)
+        .await
+        .json();
+    for r in page["records"].as_array().unwrap() {
+        assert_eq!(r["appended_by"], "t-cw-101");
+        assert_eq!(r["actor"], "cw-17");
+    }
+    assert_eq!(app.get("/v1/ledger/head", LEGAL).await.json()["seq"], 7);
+}
+
+#[tokio::test]
+async fn appended_by_cannot_be_set_by_the_request() {
+    let app = App::new();
+    let body = r#"[{"stream":"dk-101:c-1","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","actor":"cw-1","appended_by":"someone-else","data":{}}]"#;
+    let a = app.post_json("/v1/events", ADMIN, body).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert_eq!(a.json()["pointer"], "/0/appended_by");
+    assert_eq!(app.records(), 0);
+}
+
+#[tokio::test]
+async fn malformed_events_are_refused_with_pointer_and_line_and_nothing_is_written() {
+    let app = App::seeded().await;
+    let before = app.records();
+    let good = event(
+        "dk-101:c-7",
+        "sanction_guidance_given",
+        "2017-03-01T10:00:00+01:00",
+        "{}",
+    );
+    let bad = event(
+        "dk-101:c-7",
+        "offer_started",
+        "2017-03-01T10:00:00+01:00",
+        r#"{"offer_id": 7}"#,
+    );
+    let a = app
+        .post_json("/v1/events", ADMIN, &format!("[{good},{bad}]"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.content_type(), "application/problem+json");
+    let p = a.json();
+    assert_eq!(p["type"], "https://garanti.dk/problems/validation");
+    assert_eq!(p["pointer"], "/1/data/offer_id");
+    assert_eq!(p["index"], 1);
+    assert_eq!(p["status"], 422);
+    // The same as JSON Lines: the line is named.
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &format!("{good}\n\n{bad}\n"),
+            &[],
+        )
+        .await;
+    let p = a.json();
+    assert_eq!(p["line"], 3, "{}", a.text);
+    assert_eq!(p["pointer"], "/data/offer_id");
+    // In the object form, below /events.
+    let a = app
+        .post_json("/v1/events", ADMIN, &format!(r#"{{"events":[{bad}]}}"#))
+        .await;
+    assert_eq!(a.json()["pointer"], "/events/0/data/offer_id");
+    // Not JSON at all: the line of the syntax error.
+    let a = app
+        .post_json("/v1/events", ADMIN, "[\n{\"stream\": }\n]")
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.json()["line"], 2);
+    let a = app.post_json("/v1/events", ADMIN, "[]").await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.records(), before);
+}
+
+#[tokio::test]
+async fn refusals_of_the_ledger_name_the_event_and_write_nothing() {
+    let app = App::seeded().await;
+    let before = app.records();
+    let good = event(
+        "dk-101:c-8",
+        "sanction_guidance_given",
+        "2017-03-01T10:00:00+01:00",
+        "{}",
+    );
+    // s-1 is used already.
+    let dup = event(
+        "dk-101:c-8",
+        "sanction_decided",
+        "2017-03-27T10:00:00+01:00",
+        r#"{"sanction_id":"s-1","offer_id":"o-1","kind":"stop","legal_basis":"LAS"}"#,
+    );
+    let a = app
+        .post_json("/v1/events", ADMIN, &format!("[{good},{dup}]"))
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    let p = a.json();
+    assert_eq!(p["type"], "https://garanti.dk/problems/refused");
+    assert_eq!(p["pointer"], "/1/data/sanction_id");
+    assert_eq!(app.records(), before);
+}
+
+#[tokio::test]
+async fn a_version_conflict_says_the_current_version_and_writes_nothing() {
+    let app = App::seeded().await;
+    let before = app.records();
+    let e = event(
+        "dk-101:c-0001",
+        "sanction_guidance_given",
+        "2017-05-01T10:00:00+02:00",
+        "{}",
+    );
+    let a = app
+        .post_json(
+            "/v1/events",
+            ADMIN,
+            &format!(r#"{{"events":[{e}],"expected_versions":{{"dk-101:c-0001":3}}}}"#),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT);
+    let p = a.json();
+    assert_eq!(p["type"], "https://garanti.dk/problems/version-conflict");
+    assert_eq!(p["current_version"], 8);
+    assert_eq!(p["expected_version"], 3);
+    assert_eq!(app.records(), before);
+    // The right version, by header, goes in.
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/json"),
+            &format!("[{e}]"),
+            &[(
+                "garanti-expected-versions",
+                "dk-101:c-0001=8, dk-101:c-new=0",
+            )],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.json()["events"][0]["stream_version"], 9);
+}
+
+#[tokio::test]
+async fn a_retried_request_appends_nothing_twice_and_gets_the_first_answer() {
+    let app = App::new();
+    let body = lawful_case("dk-101:c-0003", "s-3");
+    let key = [("idempotency-key", "batch-2017-03-27-0001")];
+    let first = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(CASEWORKER),
+            Some("application/x-ndjson"),
+            &body,
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let records = app.records();
+    // The same events as a JSON array are the same request.
+    let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+    let again = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(CASEWORKER),
+            Some("application/json"),
+            &format!("[{}]", lines.join(",")),
+            &key,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.json(), first.json());
+    assert_eq!(app.records(), records, "nothing appended twice");
+    // The key with other events is an error; another token's same key is its own.
+    let other = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(CASEWORKER),
+            Some("application/x-ndjson"),
+            &lawful_case("dk-101:c-0004", "s-4"),
+            &key,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        other.json()["type"],
+        "https://garanti.dk/problems/idempotency-key-reused"
+    );
+    let admin = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &lawful_case("dk-101:c-0004", "s-4"),
+            &key,
+        )
+        .await;
+    assert_eq!(admin.status, StatusCode::CREATED, "{}", admin.text);
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_append_once() {
+    let app = App::new();
+    let body = lawful_case("dk-101:c-0031", "s-31");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let router = app.router.clone();
+        let request = app.request(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &body,
+            &[("idempotency-key", "same")],
+        );
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt as _;
+            router.oneshot(request).await.unwrap().status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    assert_eq!(app.records(), 8);
+}
+
+#[tokio::test]
+async fn concurrent_appends_are_all_durable_with_distinct_seqs() {
+    let app = App::new();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let router = app.router.clone();
+        let e = event(
+            &format!("dk-101:c-{i:04}"),
+            "sanction_guidance_given",
+            "2017-03-01T10:00:00+01:00",
+            "{}",
+        );
+        let request = app.request(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/json"),
+            &format!("[{e}]"),
+            &[],
+        );
+        tasks.push(tokio::spawn(async move {
+            use http_body_util::BodyExt as _;
+            use tower::ServiceExt as _;
+            let r = router.oneshot(request).await.unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let v: Value =
+                serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            v["events"][0]["seq"].as_u64().unwrap()
+        }));
+    }
+    let mut seqs = BTreeSet::new();
+    for t in tasks {
+        seqs.insert(t.await.unwrap());
+    }
+    assert_eq!(seqs, (0..64).collect::<BTreeSet<u64>>());
+    assert!(matches!(
+        app.state.ledger.verify(&mut |_| {}).unwrap(),
+        ledger::Verdict::Intact { records: 64, .. }
+    ));
+    let metrics = app.get("/metrics", ADMIN).await.text;
+    assert!(
+        metrics.contains("garanti_appended_events_total 64\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn limits_and_media_types_are_enforced() {
+    let app = App::with_limits(Limits {
+        max_body_bytes: 4096,
+        max_batch_events: 3,
+        max_string_chars: 50,
+        ..Limits::default()
+    });
+    let e = event(
+        "dk-101:c-1",
+        "sanction_guidance_given",
+        "2017-03-01T10:00:00+01:00",
+        "{}",
+    );
+    let big = format!("[{}]", [e.as_str(); 40].join(","));
+    let a = app.post_json("/v1/events", ADMIN, &big).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(a.json()["type"], "https://garanti.dk/problems/too-large");
+    let four = format!("[{}]", [e.as_str(); 4].join(","));
+    assert_eq!(
+        app.post_json("/v1/events", ADMIN, &four).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let long = event(
+        "dk-101:c-1",
+        "plan_updated",
+        "2017-03-01T10:00:00+01:00",
+        &format!(
+            r#"{{"plan_version":1,"employment_goal":"{}","offers":[]}}"#,
+            "x".repeat(51)
+        ),
+    );
+    let a = app
+        .post_json("/v1/events", ADMIN, &format!("[{long}]"))
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.json()["pointer"], "/0/data/employment_goal");
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("text/plain"),
+            &format!("[{e}]"),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        a.json()["type"],
+        "https://garanti.dk/problems/unsupported-media-type"
+    );
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            None,
+            &format!("[{e}]"),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(app.records(), 0);
+}
+
+#[tokio::test]
+async fn problems_carry_the_request_id_and_no_internal_detail() {
+    let app = App::new();
+    let a = app.get("/v1/nothing-here", ADMIN).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.content_type(), "application/problem+json");
+    let a = app.get("/v1/sanctions/nope", LEGAL).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let p = a.json();
+    assert_eq!(p["type"], "https://garanti.dk/problems/not-found");
+    assert_eq!(
+        p["request_id"].as_str().unwrap(),
+        a.headers.get("x-request-id").unwrap().to_str().unwrap()
+    );
+    let a = app
+        .send(
+            "GET",
+            "/v1/rules",
+            None,
+            None,
+            "",
+            &[("x-request-id", "mine-1")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(a.headers.get("www-authenticate").is_some());
+    assert_eq!(a.json()["request_id"], "mine-1");
+    let internal =
+        api::ApiError::internal("redb: /var/lib/garanti/data.redb: I/O error").problem(Some("r-1"));
+    let text = internal.to_string();
+    assert!(
+        !text.contains("/var/lib") && !text.contains("redb"),
+        "{text}"
+    );
+    assert_eq!(internal["status"], 500);
+    let a = app.get("/v1/sanctions?verdict=maybe", LEGAL).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let a = app.get("/v1/sanctions?year=twenty", LEGAL).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.content_type(), "application/problem+json");
+}
+
+#[tokio::test]
+async fn the_check_judges_an_intended_sanction_and_appends_nothing() {
+    let app = App::seeded().await;
+    let before = app.records();
+    // On the lawful case: a second sanction for the same absence, decided later, is lawful too.
+    let lawful = r#"{"stream":"dk-101:c-0001","offer_id":"o-1","kind":"reduction","decided_at":"2017-03-28T10:00:00+02:00"}"#;
+    let a = app.post_json("/v1/sanctions/check", LEGAL, lawful).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let v = a.json();
+    assert_eq!(v["verdict"], "lawful", "{v}");
+    assert_eq!(v["intended"], true);
+    // An offer never started: unlawful, with the reason, its legal basis and no evidence made up.
+    let unlawful = r#"{"stream":"dk-101:c-0001","offer_id":"o-9","kind":"stop","decided_at":"2017-04-01T10:00:00+02:00"}"#;
+    let v = app
+        .post_json("/v1/sanctions/check", LEGAL, unlawful)
+        .await
+        .json();
+    assert_eq!(v["verdict"], "unlawful");
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("offer_not_started")),
+        "{v}"
+    );
+    assert!(v["legal_basis"]["offer_not_started"].is_string());
+    // With an absence not yet recorded: judged as if it were, shown with seq null.
+    let with_absence = r#"{"stream":"dk-101:c-0001","offer_id":"o-1","kind":"reduction","decided_at":"2017-04-20T10:00:00+02:00","absence":{"at":"2017-04-10T08:00:00+02:00"}}"#;
+    let v = app
+        .post_json("/v1/sanctions/check", LEGAL, with_absence)
+        .await
+        .json();
+    assert!(
+        v["evidence"].as_array().unwrap().contains(&Value::Null),
+        "{v}"
+    );
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("no_hearing_before_decision")),
+        "{v}"
+    );
+    let bad = app.post_json("/v1/sanctions/check", LEGAL, r#"{"stream":"dk-101:c-0001","offer_id":"o-1","kind":"fine","decided_at":"2017-04-20T10:00:00+02:00"}"#).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.json()["detail"].as_str().unwrap().contains("reduction"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(app.records(), before, "the check appends nothing");
+}
+
+#[tokio::test]
+async fn lists_are_paged_and_filtered() {
+    let app = App::seeded().await;
+    let page = app.get("/v1/sanctions?limit=1", LEGAL).await.json();
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_offset"], 1);
+    let page = app
+        .get("/v1/sanctions?limit=1&offset=1", LEGAL)
+        .await
+        .json();
+    assert_eq!(page["items"][0]["sanction_id"], "s-2");
+    assert_eq!(page["next_offset"], Value::Null);
+    let none = app
+        .get("/v1/sanctions?verdict=unlawful", LEGAL)
+        .await
+        .json();
+    assert_eq!(none["total"], 0);
+    let as_of = app
+        .get("/v1/sanctions?as_of=2017-03-20T00:00:00Z", LEGAL)
+        .await
+        .json();
+    assert_eq!(as_of["total"], 0, "nothing decided was known then");
+    let a = app.get("/v1/findings?rule=dk.nothing", LEGAL).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.get("/v1/reports/2017", REVISOR).await.json();
+    assert_eq!(r["source"]["chain_head"]["seq"], 15);
+    assert_eq!(r["year_totals"]["sanctions"], 2);
+}
+
+#[tokio::test]
+async fn verify_and_export_pages() {
+    let app = App::seeded().await;
+    let v = app.get("/v1/ledger/verify", REVISOR).await.json();
+    assert_eq!(v["intact"], true);
+    assert_eq!(v["records"], 16);
+    let page = app
+        .get("/v1/ledger/events?from=10&limit=4", REVISOR)
+        .await
+        .json();
+    assert_eq!(page["records"].as_array().unwrap().len(), 4);
+    assert_eq!(page["next_from"], 14);
+    assert_eq!(page["records"][0]["seq"], 10);
+    assert!(
+        page["records"][0]["record"].is_string(),
+        "the stored bytes, for verification"
+    );
+    let lines = app
+        .send(
+            "GET",
+            "/v1/ledger/events?from=14",
+            Some(REVISOR),
+            None,
+            "",
+            &[("accept", "application/x-ndjson")],
+        )
+        .await;
+    assert_eq!(lines.content_type(), "application/x-ndjson");
+    assert_eq!(lines.text.lines().count(), 2);
+}
+
+/// Reads SSE frames from a response body until `until` says stop or the time is up.
+async fn read_feed(body: &mut axum::body::Body, until: impl Fn(&str) -> bool) -> String {
+    use http_body_util::BodyExt as _;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !until(&text) {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            _ => break,
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_feed_catches_up_then_follows_and_tells_verdict_changes() {
+    use tower::ServiceExt as _;
+    let app = App::seeded().await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(app.request(
+            "GET",
+            "/v1/feed?from_seq=6",
+            Some(CASEWORKER),
+            None,
+            "",
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut body = response.into_body();
+    let caught_up = read_feed(&mut body, |t| t.contains("id: 7\n")).await;
+    assert!(caught_up.contains("id: 6\nevent: event\n"), "{caught_up}");
+    // Seqs 8..15 are dk-102's: a dk-101 caseworker does not get them.
+    let e = event(
+        "dk-101:c-0001",
+        "sanction_revoked",
+        "2017-04-01T10:00:00+02:00",
+        r#"{"sanction_id":"s-1","reason":"appeal"}"#,
+    );
+    let a = app
+        .post_json("/v1/events", CASEWORKER, &format!("[{e}]"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let live = read_feed(&mut body, |t| t.contains("event: verdicts")).await;
+    assert!(!live.contains("dk-102"), "{live}");
+    assert!(live.contains("id: 16\nevent: event\n"), "{live}");
+    assert!(
+        live.contains("\"revoked\":true"),
+        "the verdict change follows the event: {live}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_to_resume() {
+    use tower::ServiceExt as _;
+    let app = App::with_limits(Limits {
+        feed_buffer: 2,
+        ..Limits::default()
+    });
+    let response = app
+        .router
+        .clone()
+        .oneshot(app.request("GET", "/v1/feed", Some(REVISOR), None, "", &[]))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    // Let the feed reach its live phase, then append more than its buffer without reading.
+    let nothing = read_feed(&mut body, |_| false);
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), nothing).await;
+    for i in 0..5 {
+        let e = event(
+            &format!("dk-101:c-{i}"),
+            "sanction_guidance_given",
+            "2017-03-01T10:00:00+01:00",
+            "{}",
+        );
+        assert_eq!(
+            app.post_json("/v1/events", ADMIN, &format!("[{e}]"))
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+    }
+    let text = read_feed(&mut body, |t| t.contains("event: resume")).await;
+    assert!(text.contains("event: resume"), "{text}");
+    assert!(text.contains("\"from_seq\":0"), "{text}");
+    let metrics = app.get("/metrics", ADMIN).await.text;
+    assert!(metrics.contains("garanti_feed_lagged_total 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn shutting_down_refuses_new_appends() {
+    let app = App::new();
+    app.state.closing.send_replace(true);
+    let e = event(
+        "dk-101:c-1",
+        "sanction_guidance_given",
+        "2017-03-01T10:00:00+01:00",
+        "{}",
+    );
+    let a = app.post_json("/v1/events", ADMIN, &format!("[{e}]")).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(a.headers.get("retry-after").is_some());
+    assert_eq!(
+        app.get("/healthz", ADMIN).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(app.records(), 0);
+}
+
+#[tokio::test]
+async fn a_restarted_server_catches_up_from_the_log() {
+    let app = App::seeded().await;
+    let dir = app.dir.path().to_owned();
+    let App {
+        dir: keep,
+        state,
+        router,
+    } = app;
+    drop(router);
+    drop(state);
+    // The writer thread lets go of the ledger once the last handle is gone.
+    let ledger = loop {
+        match ledger::Ledger::open(&dir, None) {
+            Ok(l) => break l,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    };
+    let config = api::Config {
+        params: projections::Params::default(),
+        now: Some(now()),
+        limits: Limits::default(),
+    };
+    let state =
+        api::AppState::open(std::sync::Arc::new(ledger), tokens(), config, &mut |_| {}).unwrap();
+    let app = App {
+        dir: keep,
+        router: api::router(state.clone()),
+        state,
+    };
+    let s = app.get("/v1/sanctions/s-2", LEGAL).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    assert_eq!(app.get("/v1/ledger/head", LEGAL).await.json()["seq"], 15);
+}

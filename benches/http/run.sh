@@ -1,0 +1,39 @@
+#!/bin/sh
+# Load figures of `garanti serve` for BENCHMARKS.md: wrk (Debian package `wrk`) on loopback against a
+# release build serving a demo municipality. Usage: benches/http/run.sh [CITIZENS] (default 2000).
+# Not a test: the figures depend on the machine; compare them with the `/v1/ledger/head` baseline of
+# the same run, which measures HTTP and authentication alone.
+set -eu
+citizens=${1:-2000}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin="$root/target/release/garanti"
+cargo build --release --manifest-path "$root/Cargo.toml" >/dev/null 2>&1
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+"$bin" -q demo --citizens "$citizens" >/dev/null 2>&1
+"$bin" token new --role admin --actor load --id load --tokens tokens.toml >token 2>/dev/null
+"$bin" serve --listen 127.0.0.1:0 --tokens tokens.toml >serve.out 2>serve.err &
+server=$!
+while ! grep -q listening serve.out 2>/dev/null; do sleep 0.2; done
+url=$(sed -n 's/^garanti: listening on //p' serve.out)
+export GARANTI_TOKEN="$(cat token)"
+auth="Authorization: Bearer $GARANTI_TOKEN"
+set -- $(curl -s -H "$auth" "$url/v1/sanctions?limit=1&year=2017" |
+  python3 -c 'import json,sys; d=json.load(sys.stdin)["items"][0]; print(d["sanction_id"], d["stream"])')
+sanction=$1 stream=$2
+run() { # name connections seconds script path
+  out=$(wrk -t2 -c"$2" -d"$3"s --latency -s "$root/benches/http/$4" "$url$5" 2>&1)
+  rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
+  p50=$(echo "$out" | awk '$1=="50%"{print $2}')
+  p99=$(echo "$out" | awk '$1=="99%"{print $2}')
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$rps" "$p50" "$p99"
+}
+echo "| load | clients | requests/s | p50 | p99 |"
+echo "| --- | --- | --- | --- | --- |"
+run "GET /v1/ledger/head (baseline: HTTP + token)" 64 10 get.lua /v1/ledger/head
+run "GET /v1/sanctions/$sanction (verdict + explanation)" 64 10 get.lua "/v1/sanctions/$sanction"
+run "GET /v1/streams/$stream (whole case)" 64 10 get.lua "/v1/streams/$stream"
+run "POST /v1/events, one event each, durable" 64 20 append.lua /
+run "POST /v1/events, one event each, durable" 128 15 append.lua /
+curl -s "$url/metrics" | grep -E '^garanti_commit_(requests|duration_seconds)_(sum|count) '

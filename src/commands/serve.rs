@@ -1,0 +1,110 @@
+//! `garanti serve` and `garanti token`: the HTTP API and its tokens.
+
+use super::Context;
+use crate::EXIT_OK;
+use anyhow::{Context as _, Result};
+use api::{AppState, Config, Limits, Role, Tokens};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `serve` takes besides the global options.
+pub struct ServeArgs<'a> {
+    pub listen: SocketAddr,
+    pub tokens: &'a Path,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub request_timeout: u64,
+    pub feed_buffer: usize,
+}
+
+pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let tokens = Tokens::load(args.tokens)?;
+    if tokens.is_empty() {
+        anyhow::bail!(
+            "the tokens file {} has no tokens; add one with `garanti token new --tokens {} --role admin --actor ID`",
+            args.tokens.display(),
+            args.tokens.display()
+        );
+    }
+    let ledger = Arc::new(ctx.open()?);
+    let records = ledger.head().map_or(0, |h| h.seq + 1);
+    tracing::info!(
+        "catching up: folding {records} records of {} into the projections, verifying the chain",
+        ctx.data.display()
+    );
+    let started = std::time::Instant::now();
+    let config = Config {
+        params: ctx.params.clone(),
+        now: ctx.fixed_now,
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch_events: args.max_batch,
+            request: Duration::from_secs(args.request_timeout),
+            feed_buffer: args.feed_buffer,
+            ..Limits::default()
+        },
+    };
+    let mut last_logged = std::time::Instant::now();
+    let state = AppState::open(ledger, tokens, config, &mut |n| {
+        if last_logged.elapsed() >= Duration::from_secs(2) {
+            last_logged = std::time::Instant::now();
+            tracing::info!("catching up: {n} of {records} records");
+        }
+    })?;
+    tracing::info!(
+        "caught up: {records} records in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("garanti-http")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        // One line on standard output, for scripts and tests that start us on port 0.
+        outln!("garanti: listening on http://{addr}");
+        tracing::info!("listening on http://{addr} (docs: http://{addr}/docs/)");
+        api::serve(listener, state, api::shutdown_signal())
+            .await
+            .context("the server failed")
+    })?;
+    Ok(EXIT_OK)
+}
+
+pub fn token_new(
+    tokens: &Path,
+    role: Role,
+    actor: &str,
+    prefix: Option<&str>,
+    id: Option<&str>,
+) -> Result<u8> {
+    let (token, entry) = api::auth::add_token(tokens, role, actor, prefix, id)?;
+    outln!("{token}");
+    eprintln!(
+        "added token {} (role {}, actor {}{}) to {}; the token above is shown once and stored only as a hash",
+        entry.id,
+        role.as_str(),
+        entry.actor,
+        entry
+            .prefix
+            .as_deref()
+            .map(|p| format!(", streams {p}*"))
+            .unwrap_or_default(),
+        tokens.display()
+    );
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,217 @@
+//! `garanti serve` as a real process on a free loopback port, talked to over HTTP (reqwest).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{garanti, BIN, NOW};
+use serde_json::{json, Value};
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `garanti serve` on port 0 and reads the address it prints.
+fn start(data: &Path, tokens: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["--now", NOW, "serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(tokens)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("garanti serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("garanti: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, url }
+}
+
+fn new_token(data: &Path, tokens: &Path, args: &[&str]) -> String {
+    let mut all = vec!["token", "new", "--tokens", tokens.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let run = garanti(data, &all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.trim().to_owned();
+    assert!(token.starts_with("garanti_"), "{token}");
+    let file = std::fs::read_to_string(tokens).unwrap();
+    assert!(!file.contains(&token), "the tokens file keeps hashes only");
+    token
+}
+
+fn guidance(stream: &str) -> Value {
+    json!([{"stream": stream, "type": "sanction_guidance_given", "effective_at": "2017-03-01T10:00:00+01:00", "actor": "cw-1", "data": {}}])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_ledger_takes_appends_answers_queries_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let import = garanti(
+        &data,
+        &[
+            "import",
+            common::fixture("scenarios/01-lawful-sanction.jsonl")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    let admin = new_token(
+        &data,
+        &tokens,
+        &["--role", "admin", "--actor", "ops", "--id", "ops-1"],
+    );
+    let legal = new_token(&data, &tokens, &["--role", "legal", "--actor", "jurist-1"]);
+    let mut server = start(&data, &tokens);
+    let http = reqwest::Client::new();
+    let url = server.url.clone();
+
+    // Caught up from the log at start.
+    let s: Value = http
+        .get(format!("{url}/v1/sanctions/s-1"))
+        .bearer_auth(&legal)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["verdict"], "lawful", "{s}");
+    let r = http
+        .get(format!("{url}/v1/sanctions/s-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = http
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(&legal)
+        .json(&guidance("dk-101:c-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Concurrent appends, then SIGTERM while more are under way.
+    let mut tasks = Vec::new();
+    let mut acknowledged = Vec::new();
+    for i in 0..48 {
+        let (http, url, admin) = (http.clone(), url.clone(), admin.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/v1/events"))
+                .bearer_auth(&admin)
+                .json(&guidance(&format!("dk-101:c-{i:03}")))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status() == 201 => Some(
+                    r.json::<Value>().await.unwrap()["events"][0]["seq"]
+                        .as_u64()
+                        .unwrap(),
+                ),
+                Ok(r) => {
+                    assert_eq!(r.status(), 503, "refused while shutting down, nothing else");
+                    None
+                }
+                Err(_) => None,
+            }
+        }));
+        if i == 15 {
+            // The first 16 are answered before the signal; the rest race with it.
+            for t in tasks.drain(..) {
+                acknowledged.extend(t.await.unwrap());
+            }
+            assert_eq!(acknowledged.len(), 16);
+        }
+        if i == 31 {
+            let pid = server.child.id().to_string();
+            assert!(Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success());
+        }
+    }
+    for t in tasks {
+        acknowledged.extend(t.await.unwrap());
+    }
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a graceful stop exits 0");
+
+    // Every acknowledged append is durable, by the appending token's id, on an intact chain.
+    let verify = garanti(&data, &["verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    let export = garanti(&data, &["export"]);
+    let records: Vec<Value> = export
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &Value| v.get("seq").is_some())
+        .collect();
+    for seq in &acknowledged {
+        let r = records
+            .iter()
+            .find(|r| r["seq"] == *seq)
+            .unwrap_or_else(|| panic!("acknowledged seq {seq} is missing"));
+        assert_eq!(r["appended_by"], "ops-1");
+    }
+    assert_eq!(
+        records.len(),
+        8 + acknowledged.len(),
+        "nothing but the acknowledged appends was written"
+    );
+}
+
+#[test]
+fn serve_without_a_tokens_file_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = garanti(
+        &dir.path().join("data"),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            dir.path().join("none.toml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("garanti token new"), "{}", run.stderr);
+    let run = garanti(
+        &dir.path().join("data"),
+        &[
+            "token",
+            "new",
+            "--role",
+            "caseworker",
+            "--actor",
+            "x",
+            "--tokens",
+            dir.path().join("t.toml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("prefix"), "{}", run.stderr);
+}

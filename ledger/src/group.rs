@@ -87,6 +87,27 @@ fn writer(
     max_group: usize,
     on_commit: Box<dyn Fn(CommitStats) + Send>,
 ) {
+    // The replies of a commit are called on a second thread, in commit order, while the writer
+    // already gathers and commits the next group: what a reply does (an API folds the events into
+    // its projection before answering) does not hold up the next commit. One group waits at most.
+    let (answers, pending) = mpsc::sync_channel::<Vec<(Reply, Result<Receipt, AppendError>)>>(1);
+    let answerer = std::thread::Builder::new()
+        .name("garanti-answer".into())
+        .spawn(move || {
+            for group in pending {
+                for (reply, result) in group {
+                    reply(result);
+                }
+            }
+        });
+    let answerer = match answerer {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            // Without a second thread the writer answers itself.
+            eprintln!("garanti: cannot start the answering thread ({e}); the writer answers");
+            None
+        }
+    };
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < max_group {
@@ -113,8 +134,17 @@ fn writer(
                 micros: started.elapsed().as_micros(),
             });
         }
-        for (reply, result) in replies.into_iter().zip(results) {
+        let group: Vec<_> = replies.into_iter().zip(results).collect();
+        let unsent = match &answerer {
+            Some(_) => answers.send(group).err().map(|e| e.0),
+            None => Some(group),
+        };
+        for (reply, result) in unsent.into_iter().flatten() {
             reply(result);
         }
+    }
+    drop(answers);
+    if let Some(handle) = answerer {
+        let _ = handle.join();
     }
 }

@@ -237,15 +237,17 @@ impl Ledger {
 
     /// The stream's records in version order, through the stream index.
     pub fn stream(&self, stream: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        let mut out = Vec::new();
-        for seq in self.storage.stream_seqs(stream)? {
-            let rec = self.storage.get(seq)?.ok_or_else(|| LedgerError::Damaged {
-                seq,
-                message: format!("the stream index of {stream} names it but it is not stored"),
-            })?;
-            out.push(rec);
-        }
-        Ok(out)
+        let seqs = self.storage.stream_seqs(stream)?;
+        let records = self.storage.get_many(&seqs)?;
+        seqs.into_iter()
+            .zip(records)
+            .map(|(seq, rec)| {
+                rec.ok_or_else(|| LedgerError::Damaged {
+                    seq,
+                    message: format!("the stream index of {stream} names it but it is not stored"),
+                })
+            })
+            .collect()
     }
 
     pub fn stream_version(&self, stream: &str) -> Result<u64, LedgerError> {

@@ -125,6 +125,10 @@ pub trait Storage: Send + Sync {
     /// The head written by the last commit.
     fn head(&self) -> Result<Option<Head>, StoreError>;
     fn get(&self, seq: u64) -> Result<Option<StoredRecord>, StoreError>;
+    /// Several records by seq, read together (one transaction where that matters).
+    fn get_many(&self, seqs: &[u64]) -> Result<Vec<Option<StoredRecord>>, StoreError> {
+        seqs.iter().map(|s| self.get(*s)).collect()
+    }
     /// Visits stored records with `from <= key < to` in key order until `visit` returns false.
     fn scan(
         &self,

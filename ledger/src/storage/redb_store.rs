@@ -102,6 +102,23 @@ impl Storage for RedbStore {
         }
     }
 
+    fn get_many(&self, seqs: &[u64]) -> Result<Vec<Option<StoredRecord>>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend_err)?;
+        let table = txn.open_table(RECORDS).map_err(backend_err)?;
+        seqs.iter()
+            .map(|seq| match table.get(*seq).map_err(backend_err)? {
+                Some(v) => Ok(Some(
+                    RawRecord {
+                        key: *seq,
+                        value: v.value(),
+                    }
+                    .to_stored()?,
+                )),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
     fn scan(
         &self,
         from: u64,

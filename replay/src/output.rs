@@ -69,51 +69,97 @@ pub fn describe_event(
     }))
 }
 
-fn check_json(cal: &Calendar, projection: &Projection, stream: &str, c: &Check) -> Value {
-    json!({
-        "condition": c.reason.code(),
-        "met": c.met,
-        "detail": c.detail,
-        "legal_basis": c.reason.legal_basis(),
-        "events": c.evidence.iter().filter_map(|s| describe_event(cal, projection, stream, *s)).collect::<Vec<_>>(),
-    })
+/// The events an explanation names, each described once (an event is often evidence of several
+/// conditions).
+struct Described(std::collections::HashMap<u64, Value>);
+
+impl Described {
+    fn of(cal: &Calendar, projection: &Projection, s: &SanctionVerdict) -> Described {
+        let wanted: std::collections::HashSet<u64> = s
+            .checks
+            .iter()
+            .flat_map(|c| c.evidence.iter())
+            .chain(s.evidence.iter())
+            .copied()
+            .collect();
+        let mut out = std::collections::HashMap::with_capacity(wanted.len());
+        if let Some(facts) = projection.stream(&s.stream) {
+            for f in facts.facts.iter().filter(|f| wanted.contains(&f.seq)) {
+                out.insert(
+                    f.seq,
+                    json!({
+                        "seq": f.seq,
+                        "type": f.data.type_name(),
+                        "effective_at": cal.rfc3339(f.effective_at),
+                        "recorded_at": cal.rfc3339(f.recorded),
+                    }),
+                );
+            }
+        }
+        Described(out)
+    }
+
+    fn list(&self, seqs: &[u64]) -> Vec<Value> {
+        seqs.iter().filter_map(|s| self.0.get(s).cloned()).collect()
+    }
 }
 
 /// The explanation of a verdict as JSON (also what the API returns).
 pub fn explanation_json(cal: &Calendar, projection: &Projection, s: &SanctionVerdict) -> Value {
+    let described = Described::of(cal, projection, s);
     let mut v = sanction_json(cal, s);
     v["checks"] = s
         .checks
         .iter()
-        .map(|c| check_json(cal, projection, &s.stream, c))
+        .map(|c: &Check| {
+            json!({
+                "condition": c.reason.code(),
+                "met": c.met,
+                "detail": c.detail,
+                "legal_basis": c.reason.legal_basis(),
+                "events": described.list(&c.evidence),
+            })
+        })
         .collect();
-    v["evidence_events"] = s
-        .evidence
-        .iter()
-        .filter_map(|seq| describe_event(cal, projection, &s.stream, *seq))
-        .collect();
+    v["evidence_events"] = described.list(&s.evidence).into();
     v
 }
 
-/// A case as one JSON object: its events (with seq and hash) and the verdicts and findings on it.
-/// `records` are the stream's stored records, in log order.
-pub fn case_json(
+/// A case: its events (with seq and hash) and the verdicts and findings on it.
+#[derive(serde::Serialize)]
+pub struct CaseJson<'a> {
+    pub events: Vec<crate::report::TimelineEvent<'a>>,
+    pub findings: Vec<Value>,
+    pub sanctions: Vec<Value>,
+    pub stream: &'a str,
+}
+
+/// A case as one JSON object. `records` are the stream's stored records, in log order.
+pub fn case_json<'a>(
     eval: &projections::Evaluation<'_>,
     projection: &Projection,
-    stream: &str,
-    records: &[ledger::StoredRecord],
-) -> Value {
+    stream: &'a str,
+    records: &'a [ledger::StoredRecord],
+) -> CaseJson<'a> {
     let cal = &eval.params.calendar;
     let scope = projections::Scope {
         year: None,
         stream: Some(stream),
     };
-    json!({
-        "stream": stream,
-        "events": crate::report::timeline_json(cal, records),
-        "sanctions": eval.sanctions(projection, scope).iter().map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
-        "findings": eval.findings(projection, scope).iter().map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
-    })
+    CaseJson {
+        stream,
+        events: crate::report::timeline(cal, records),
+        sanctions: eval
+            .sanctions(projection, scope)
+            .iter()
+            .map(|s| sanction_json(cal, s))
+            .collect(),
+        findings: eval
+            .findings(projection, scope)
+            .iter()
+            .map(|f| finding_json(cal, f))
+            .collect(),
+    }
 }
 
 /// What a deadline is, in words.

@@ -101,23 +101,43 @@ fn month_json(m: &MonthStats) -> Value {
 
 /// One case's events in effective-time order, with recorded times, seq and hash.
 pub fn timeline_json(cal: &Calendar, records: &[StoredRecord]) -> Vec<Value> {
+    timeline(cal, records)
+        .iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .collect()
+}
+
+/// One event of a case's timeline. Its `data` is the stored JSON text itself, not a parsed copy:
+/// the API writes many timelines. Fields in alphabetical order, as every JSON object here.
+#[derive(Debug, serde::Serialize)]
+pub struct TimelineEvent<'a> {
+    pub actor: &'a str,
+    pub data: Option<&'a serde_json::value::RawValue>,
+    pub effective_at: String,
+    pub hash: String,
+    pub recorded_at: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+}
+
+/// A case's events in stream order (`effective_at`, then seq).
+pub fn timeline<'a>(cal: &Calendar, records: &'a [StoredRecord]) -> Vec<TimelineEvent<'a>> {
     let mut views: Vec<(&StoredRecord, RecordView<'_>)> = records
         .iter()
         .filter_map(|r| r.view().ok().map(|v| (r, v)))
         .collect();
     views.sort_by_key(|(r, v)| (v.effective_at.unix_nanos, r.seq));
     views
-        .iter()
-        .map(|(r, v)| {
-            json!({
-                "seq": r.seq,
-                "type": v.event_type,
-                "effective_at": cal.rfc3339(v.effective_at.unix_nanos),
-                "recorded_at": cal.rfc3339(v.recorded_or_appended().unix_nanos),
-                "actor": v.actor,
-                "data": serde_json::from_str::<Value>(v.data).unwrap_or(Value::Null),
-                "hash": hex::encode(r.hash),
-            })
+        .into_iter()
+        .map(|(r, v)| TimelineEvent {
+            actor: v.actor,
+            data: serde_json::from_str(v.data).ok(),
+            effective_at: cal.rfc3339(v.effective_at.unix_nanos),
+            hash: ledger::interchange::to_hex(&r.hash),
+            recorded_at: cal.rfc3339(v.recorded_or_appended().unix_nanos),
+            seq: r.seq,
+            event_type: v.event_type,
         })
         .collect()
 }

@@ -275,7 +275,12 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
     let records = records_of(ctx, export, &[stream.to_owned()])?
         .remove(stream)
         .unwrap_or_default();
-    let case = replay::output::case_json(&eval, &loaded.projection, stream, &records);
+    let case = serde_json::to_value(replay::output::case_json(
+        &eval,
+        &loaded.projection,
+        stream,
+        &records,
+    ))?;
     if format == Format::Json {
         outln!("{}", serde_json::to_string_pretty(&case)?);
         return Ok(EXIT_OK);

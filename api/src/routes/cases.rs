@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use projections::event::SanctionKind;
@@ -98,7 +99,7 @@ pub async fn stream(
     principal: Principal,
     Path(stream): Path<String>,
     Query(q): Query<AsOf>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Access::ReadCases)?;
     check_stream(&stream)?;
     principal.require_stream(&stream)?;
@@ -111,12 +112,16 @@ pub async fn stream(
     if records.is_empty() {
         return Err(ApiError::NotFound(format!("no events on stream {stream}")));
     }
-    Ok(Json(replay::output::case_json(
-        &eval,
-        &view.projection,
-        &stream,
-        &records,
-    )))
+    let case = replay::output::case_json(&eval, &view.projection, &stream, &records);
+    let bytes = serde_json::to_vec(&case).map_err(ApiError::internal)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

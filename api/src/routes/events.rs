@@ -76,10 +76,7 @@ fn parse_error(e: &serde_json::Error, line_offset: usize) -> ApiError {
 type ExpectedVersions = Vec<(String, u64)>;
 
 /// Splits the body into events (and expected versions, from the object form).
-fn parse_body(
-    form: BodyForm,
-    body: &[u8],
-) -> Result<(Vec<BodyEvent>, ExpectedVersions), ApiError> {
+fn parse_body(form: BodyForm, body: &[u8]) -> Result<(Vec<BodyEvent>, ExpectedVersions), ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::validation(format!("the body is not UTF-8: {e}")))?;
     match form {

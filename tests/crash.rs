@@ -113,8 +113,10 @@ fn crash_test(store: &str, seed: u64) {
             span_ms = span_ms.max(started.elapsed().as_millis() as u64);
         }
 
-        // Recover: open, verify, compare with what was acknowledged.
-        let ledger = ledger::Ledger::open(&data, None)
+        // Recover: open, verify, compare with what was acknowledged. The backend is named: a child
+        // killed before it wrote the directory's marker leaves a directory that says nothing, and
+        // opening it without a backend would make it a redb store.
+        let ledger = ledger::Ledger::open(&data, ledger::Backend::parse(store))
             .unwrap_or_else(|e| panic!("{store} seed {seed} kill {kills}: cannot open: {e}"));
         let verdict = ledger.verify(&mut |_| {}).unwrap();
         let ledger::Verdict::Intact { head, records } = verdict else {

@@ -85,9 +85,16 @@ pub struct Metrics {
     pub has_head: AtomicU64,
     pub feed_subscribers: AtomicU64,
     pub feed_lagged: AtomicU64,
-    /// Latency per (route, method), and responses per (route, method, status).
-    requests: Mutex<BTreeMap<(String, String), Histogram>>,
-    responses: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Latency and responses by status of each (route, method): a short list, searched without
+    /// allocating (a request records itself in one lock).
+    routes: Mutex<Vec<RouteStats>>,
+}
+
+struct RouteStats {
+    route: String,
+    method: String,
+    latency: Histogram,
+    statuses: BTreeMap<u16, u64>,
 }
 
 impl Default for Metrics {
@@ -105,8 +112,7 @@ impl Default for Metrics {
             has_head: AtomicU64::new(0),
             feed_subscribers: AtomicU64::new(0),
             feed_lagged: AtomicU64::new(0),
-            requests: Mutex::new(BTreeMap::new()),
-            responses: Mutex::new(BTreeMap::new()),
+            routes: Mutex::new(Vec::new()),
         }
     }
 }
@@ -115,16 +121,25 @@ impl Metrics {
     /// Records one answered request: its route template (never the raw path, which would make a
     /// series per stream id), method, status and time.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let i = match routes
+            .iter()
+            .position(|r| r.route == route && r.method == method)
         {
-            let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-            let key = (route.to_owned(), method.to_owned());
-            map.entry(key)
-                .or_insert_with(|| Histogram::new(SECONDS))
-                .observe(seconds);
-        }
-        let mut map = self.responses.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((route.to_owned(), method.to_owned(), status))
-            .or_insert(0) += 1;
+            Some(i) => i,
+            None => {
+                routes.push(RouteStats {
+                    route: route.to_owned(),
+                    method: method.to_owned(),
+                    latency: Histogram::new(SECONDS),
+                    statuses: BTreeMap::new(),
+                });
+                routes.len() - 1
+            }
+        };
+        let r = &mut routes[i];
+        r.latency.observe(seconds);
+        *r.statuses.entry(status).or_insert(0) += 1;
     }
 
     pub fn render(&self) -> String {
@@ -198,21 +213,18 @@ impl Metrics {
             "Feed clients told to resume because they fell behind.",
             self.feed_lagged.load(Relaxed),
         );
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.sort_by(|a, b| (&a.route, &a.method).cmp(&(&b.route, &b.method)));
         let name = "garanti_http_request_duration_seconds";
         let _ = writeln!(
             out,
             "# HELP {name} Time to answer a request, by route.\n# TYPE {name} histogram"
         );
-        for ((route, method), h) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            h.write(
+        for r in routes.iter() {
+            r.latency.write(
                 &mut out,
                 name,
-                &format!("route=\"{route}\",method=\"{method}\""),
+                &format!("route=\"{}\",method=\"{}\"", r.route, r.method),
             );
         }
         let name = "garanti_http_responses_total";
@@ -220,16 +232,14 @@ impl Metrics {
             out,
             "# HELP {name} Responses, by route and status.\n# TYPE {name} counter"
         );
-        for ((route, method, status), n) in self
-            .responses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "{name}{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-            );
+        for r in routes.iter() {
+            for (status, n) in &r.statuses {
+                let _ = writeln!(
+                    out,
+                    "{name}{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+                    r.route, r.method
+                );
+            }
         }
         out
     }

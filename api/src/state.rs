@@ -126,6 +126,27 @@ pub struct FeedItem {
     pub data: String,
 }
 
+/// The events of seqs `from..to` as feed items: their export lines.
+pub fn feed_events(
+    ledger: &Ledger,
+    from: u64,
+    to: u64,
+) -> Result<Vec<FeedItem>, ledger::LedgerError> {
+    let mut items = Vec::new();
+    ledger.scan(from, to, &mut |record| {
+        if let Ok(view) = record.view() {
+            items.push(FeedItem {
+                seq: record.seq,
+                stream: Arc::from(view.stream),
+                kind: "event",
+                data: ledger::interchange::export_line(record, &view),
+            });
+        }
+        true
+    })?;
+    Ok(items)
+}
+
 pub struct Shared {
     pub ledger: Arc<Ledger>,
     pub writer: GroupCommitter,
@@ -324,21 +345,13 @@ impl Shared {
         else {
             return;
         };
-        let mut items = Vec::new();
-        let read = self.ledger.scan(first.0, last.0 + 1, &mut |record| {
-            if let Ok(view) = record.view() {
-                items.push(FeedItem {
-                    seq: record.seq,
-                    stream: Arc::from(view.stream),
-                    kind: "event",
-                    data: ledger::interchange::export_line(record, &view),
-                });
+        let items = match feed_events(&self.ledger, first.0, last.0 + 1) {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::error!("feed: cannot read back seq {}..={}: {e}", first.0, last.0);
+                Vec::new()
             }
-            true
-        });
-        if let Err(e) = read {
-            tracing::error!("feed: cannot read back seq {}..={}: {e}", first.0, last.0);
-        }
+        };
         for item in items.into_iter().chain(changes) {
             let _ = self.feed.send(Arc::new(item));
         }

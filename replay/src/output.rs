@@ -14,27 +14,50 @@ pub fn verdict_word(s: &SanctionVerdict) -> &'static str {
     }
 }
 
+/// One sanction verdict as written: fields in alphabetical order, as every JSON object here.
+/// Serialised straight to text by the API and the reports (no `Value` in between).
+#[derive(Debug, serde::Serialize)]
+pub struct SanctionJson<'a> {
+    pub decided_at: String,
+    pub evidence: &'a [u64],
+    pub kind: &'static str,
+    pub legal_basis: std::collections::BTreeMap<&'static str, &'static str>,
+    pub offer_id: &'a str,
+    pub reasons: Vec<&'static str>,
+    pub revoked: bool,
+    pub sanction_id: &'a str,
+    pub seq: Option<u64>,
+    pub stream: &'a str,
+    pub verdict: &'static str,
+    pub warnings: &'a [&'static str],
+}
+
+impl<'a> SanctionJson<'a> {
+    pub fn of(cal: &Calendar, s: &'a SanctionVerdict) -> SanctionJson<'a> {
+        SanctionJson {
+            decided_at: cal.rfc3339(s.decided_at),
+            evidence: &s.evidence,
+            kind: s.kind.as_str(),
+            legal_basis: s
+                .reasons
+                .iter()
+                .map(|r| (r.code(), r.legal_basis()))
+                .collect(),
+            offer_id: &s.offer_id,
+            reasons: s.reasons.iter().map(|r| r.code()).collect(),
+            revoked: s.revoked,
+            sanction_id: &s.sanction_id,
+            seq: s.seq,
+            stream: &s.stream,
+            verdict: verdict_word(s),
+            warnings: &s.warnings,
+        }
+    }
+}
+
 /// The JSON object of one sanction verdict.
 pub fn sanction_json(cal: &Calendar, s: &SanctionVerdict) -> Value {
-    let basis: serde_json::Map<String, Value> = s
-        .reasons
-        .iter()
-        .map(|r| (r.code().to_owned(), Value::from(r.legal_basis())))
-        .collect();
-    json!({
-        "sanction_id": s.sanction_id,
-        "stream": s.stream,
-        "offer_id": s.offer_id,
-        "kind": s.kind.as_str(),
-        "seq": s.seq,
-        "decided_at": cal.rfc3339(s.decided_at),
-        "verdict": verdict_word(s),
-        "reasons": s.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
-        "warnings": s.warnings,
-        "revoked": s.revoked,
-        "evidence": s.evidence,
-        "legal_basis": basis,
-    })
+    serde_json::to_value(SanctionJson::of(cal, s)).unwrap_or(Value::Null)
 }
 
 /// The JSON object of one finding.
@@ -69,12 +92,41 @@ pub fn describe_event(
     }))
 }
 
+/// An event an explanation rests on.
+#[derive(Debug, serde::Serialize)]
+pub struct EventRef {
+    pub effective_at: String,
+    pub recorded_at: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+}
+
+/// One condition of an explanation.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckJson<'a> {
+    pub condition: &'static str,
+    pub detail: &'a str,
+    pub events: Vec<&'a EventRef>,
+    pub legal_basis: &'static str,
+    pub met: bool,
+}
+
+/// A verdict with every condition checked and the events it rests on (`garanti explain`, the API).
+#[derive(Debug, serde::Serialize)]
+pub struct ExplanationJson<'a> {
+    pub checks: Vec<CheckJson<'a>>,
+    pub evidence_events: Vec<&'a EventRef>,
+    #[serde(flatten)]
+    pub verdict: SanctionJson<'a>,
+}
+
 /// The events an explanation names, each described once (an event is often evidence of several
 /// conditions).
-struct Described(std::collections::HashMap<u64, Value>);
+pub struct Described(std::collections::HashMap<u64, EventRef>);
 
 impl Described {
-    fn of(cal: &Calendar, projection: &Projection, s: &SanctionVerdict) -> Described {
+    pub fn of(cal: &Calendar, projection: &Projection, s: &SanctionVerdict) -> Described {
         let wanted: std::collections::HashSet<u64> = s
             .checks
             .iter()
@@ -87,42 +139,46 @@ impl Described {
             for f in facts.facts.iter().filter(|f| wanted.contains(&f.seq)) {
                 out.insert(
                     f.seq,
-                    json!({
-                        "seq": f.seq,
-                        "type": f.data.type_name(),
-                        "effective_at": cal.rfc3339(f.effective_at),
-                        "recorded_at": cal.rfc3339(f.recorded),
-                    }),
+                    EventRef {
+                        effective_at: cal.rfc3339(f.effective_at),
+                        recorded_at: cal.rfc3339(f.recorded),
+                        seq: f.seq,
+                        event_type: f.data.type_name(),
+                    },
                 );
             }
         }
         Described(out)
     }
 
-    fn list(&self, seqs: &[u64]) -> Vec<Value> {
-        seqs.iter().filter_map(|s| self.0.get(s).cloned()).collect()
+    fn list(&self, seqs: &[u64]) -> Vec<&EventRef> {
+        seqs.iter().filter_map(|s| self.0.get(s)).collect()
+    }
+
+    /// The explanation of `s`, whose events this describes.
+    pub fn explain<'a>(&'a self, cal: &Calendar, s: &'a SanctionVerdict) -> ExplanationJson<'a> {
+        ExplanationJson {
+            checks: s
+                .checks
+                .iter()
+                .map(|c: &Check| CheckJson {
+                    condition: c.reason.code(),
+                    detail: &c.detail,
+                    events: self.list(&c.evidence),
+                    legal_basis: c.reason.legal_basis(),
+                    met: c.met,
+                })
+                .collect(),
+            evidence_events: self.list(&s.evidence),
+            verdict: SanctionJson::of(cal, s),
+        }
     }
 }
 
-/// The explanation of a verdict as JSON (also what the API returns).
+/// The explanation of a verdict as JSON.
 pub fn explanation_json(cal: &Calendar, projection: &Projection, s: &SanctionVerdict) -> Value {
     let described = Described::of(cal, projection, s);
-    let mut v = sanction_json(cal, s);
-    v["checks"] = s
-        .checks
-        .iter()
-        .map(|c: &Check| {
-            json!({
-                "condition": c.reason.code(),
-                "met": c.met,
-                "detail": c.detail,
-                "legal_basis": c.reason.legal_basis(),
-                "events": described.list(&c.evidence),
-            })
-        })
-        .collect();
-    v["evidence_events"] = described.list(&s.evidence).into();
-    v
+    serde_json::to_value(described.explain(cal, s)).unwrap_or(Value::Null)
 }
 
 /// A case: its events (with seq and hash) and the verdicts and findings on it.

@@ -97,13 +97,8 @@ pub fn findings(
     fail: bool,
 ) -> Result<u8> {
     if let Some(code) = rule {
-        if catalogue::rule(code).is_none() || code == catalogue::SANCTION {
-            let codes: Vec<&str> = catalogue::RULES
-                .iter()
-                .map(|r| r.code)
-                .filter(|c| *c != catalogue::SANCTION)
-                .collect();
-            bail!("--rule {code:?} is not a finding rule; use one of: {} (sanction verdicts: `garanti sanctions`)", codes.join(", "));
+        if let Err(m) = catalogue::finding_rule(code) {
+            bail!("--rule {m} (sanction verdicts: `garanti sanctions`)");
         }
     }
     let eval = evaluation(ctx, as_of)?;

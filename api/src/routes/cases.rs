@@ -38,6 +38,16 @@ fn evaluation<'a>(state: &'a AppState, as_of: Option<&str>) -> Result<Evaluation
     })
 }
 
+/// A list about all cases (cut to a caseworker's own) or one case, which must be the token's.
+fn read_scope(principal: &Principal, stream: Option<&str>) -> Result<(), ApiError> {
+    principal.require(Access::ReadCases)?;
+    if let Some(s) = stream {
+        check_stream(s)?;
+        principal.require_stream(s)?;
+    }
+    Ok(())
+}
+
 fn check_stream(stream: &str) -> Result<(), ApiError> {
     ledger::interchange::check_stream_id(stream)
         .map_err(|m| ApiError::validation(format!("stream {m}")))
@@ -112,16 +122,12 @@ pub async fn stream(
     if records.is_empty() {
         return Err(ApiError::NotFound(format!("no events on stream {stream}")));
     }
-    let case = replay::output::case_json(&eval, &view.projection, &stream, &records);
-    let bytes = serde_json::to_vec(&case).map_err(ApiError::internal)?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response())
+    json_bytes(&replay::output::case_json(
+        &eval,
+        &view.projection,
+        &stream,
+        &records,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -147,11 +153,7 @@ pub async fn sanctions(
     principal: Principal,
     Query(q): Query<SanctionsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Access::ReadCases)?;
-    if let Some(s) = &q.stream {
-        check_stream(s)?;
-        principal.require_stream(s)?;
-    }
+    read_scope(&principal, q.stream.as_deref())?;
     let lawful = match q.verdict.as_deref() {
         None => None,
         Some("lawful") => Some(true),
@@ -207,7 +209,7 @@ pub async fn sanction(
     principal: Principal,
     Path(id): Path<String>,
     Query(q): Query<AsOf>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Access::ReadCases)?;
     let eval = evaluation(&state, q.as_of.as_deref())?;
     let view = state.read();
@@ -221,11 +223,22 @@ pub async fn sanction(
     let verdict = eval
         .sanction_in(&view.projection, Some(stream), &id)
         .ok_or_else(|| ApiError::NotFound(format!("no sanction {id:?} as of that time")))?;
-    Ok(Json(explanation_json(
-        &state.params().calendar,
-        &view.projection,
-        &verdict,
-    )))
+    let cal = &state.params().calendar;
+    let described = replay::output::Described::of(cal, &view.projection, &verdict);
+    json_bytes(&described.explain(cal, &verdict))
+}
+
+/// A JSON answer serialised straight to bytes.
+fn json_bytes(value: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The absence an intended sanction would rest on, if it is not in the ledger yet.
@@ -385,23 +398,11 @@ pub async fn findings(
     principal: Principal,
     Query(q): Query<FindingsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Access::ReadCases)?;
-    if let Some(s) = &q.stream {
-        check_stream(s)?;
-        principal.require_stream(s)?;
-    }
+    read_scope(&principal, q.stream.as_deref())?;
     if let Some(code) = &q.rule {
-        if catalogue::rule(code).is_none() || code == catalogue::SANCTION {
-            let codes: Vec<&str> = catalogue::RULES
-                .iter()
-                .map(|r| r.code)
-                .filter(|c| *c != catalogue::SANCTION)
-                .collect();
-            return Err(ApiError::validation(format!(
-                "rule {code:?} is not a finding rule; use one of: {} (sanction verdicts: /v1/sanctions)",
-                codes.join(", ")
-            )));
-        }
+        catalogue::finding_rule(code).map_err(|m| {
+            ApiError::validation(format!("rule {m} (sanction verdicts: /v1/sanctions)"))
+        })?;
     }
     evaluation(&state, q.as_of.as_deref())?;
     let stream = q.stream.clone();

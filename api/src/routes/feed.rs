@@ -93,19 +93,7 @@ impl Feed {
                 let to = (next + CATCH_UP_PAGE).min(end);
                 let state = self.state.clone();
                 let read = tokio::task::spawn_blocking(move || {
-                    let mut items = Vec::new();
-                    let r = state.ledger.scan(next, to, &mut |record| {
-                        if let Ok(view) = record.view() {
-                            items.push(FeedItem {
-                                seq: record.seq,
-                                stream: Arc::from(view.stream),
-                                kind: "event",
-                                data: ledger::interchange::export_line(record, &view),
-                            });
-                        }
-                        true
-                    });
-                    r.map(|()| items)
+                    crate::state::feed_events(&state.ledger, next, to)
                 })
                 .await;
                 match read {

@@ -71,11 +71,8 @@ async fn observe(
     next: Next,
 ) -> Response {
     let started = std::time::Instant::now();
-    let route = matched
-        .as_ref()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
-    let method = req.method().as_str().to_owned();
+    let route = matched.as_ref().map_or("unmatched", |m| m.as_str());
+    let method = req.method().clone();
     let id = request_id_of(&req);
     let limits = &state.config.limits;
     let limit = if route.starts_with("/v1/reports") || route == "/v1/ledger/verify" {
@@ -99,8 +96,8 @@ async fn observe(
         response.headers_mut().insert("x-request-id", v);
     }
     state.metrics.request(
-        &route,
-        &method,
+        route,
+        method.as_str(),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

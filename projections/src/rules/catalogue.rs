@@ -110,3 +110,22 @@ impl Reason {
 pub fn rule(code: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|r| r.code == code)
 }
+
+/// Checks that `code` is a rule with findings (every rule but `dk.sanction`, whose results are
+/// verdicts); the error lists the codes there are.
+pub fn finding_rule(code: &str) -> Result<&'static RuleInfo, String> {
+    match rule(code) {
+        Some(r) if r.code != SANCTION => Ok(r),
+        _ => {
+            let codes: Vec<&str> = RULES
+                .iter()
+                .map(|r| r.code)
+                .filter(|c| *c != SANCTION)
+                .collect();
+            Err(format!(
+                "{code:?} is not a finding rule; use one of: {}",
+                codes.join(", ")
+            ))
+        }
+    }
+}

@@ -927,3 +927,70 @@ async fn a_restarted_server_catches_up_from_the_log() {
     assert_eq!(s.status, StatusCode::OK, "{}", s.text);
     assert_eq!(app.get("/v1/ledger/head", LEGAL).await.json()["seq"], 15);
 }
+
+#[tokio::test]
+async fn the_feed_resumes_after_the_last_event_id() {
+    use tower::ServiceExt as _;
+    let app = App::seeded().await;
+    let response = app
+        .router
+        .clone()
+        .oneshot(app.request(
+            "GET",
+            "/v1/feed",
+            Some(REVISOR),
+            None,
+            "",
+            &[("last-event-id", "13")],
+        ))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let text = read_feed(&mut body, |t| t.contains("id: 15\n")).await;
+    assert!(!text.contains("id: 13\n"), "{text}");
+    assert!(text.contains("id: 14\nevent: event\n"), "{text}");
+    let bad = app
+        .send(
+            "GET",
+            "/v1/feed",
+            Some(REVISOR),
+            None,
+            "",
+            &[("last-event-id", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn reports_and_deadlines_check_their_parameters_and_scope() {
+    let app = App::seeded().await;
+    assert_eq!(
+        app.get("/v1/reports/1800", REVISOR).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let a = app.get("/v1/reports/2017?sample=2", REVISOR).await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a sample needs a seed"
+    );
+    let r = app
+        .get("/v1/reports/2017?sample=1&seed=revision", REVISOR)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let d = app.get("/v1/deadlines?at=2017-12-31", CASEWORKER).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    assert_eq!(d.json()["at"], "2017-12-31T23:59:59.999999999+01:00");
+    assert!(
+        !d.text.contains("dk-102"),
+        "a caseworker sees its own municipality only: {}",
+        d.text
+    );
+    let rules = app.get("/v1/rules?at=2008-01-01", LEGAL).await.json();
+    assert_eq!(rules["at"], "2008-01-01");
+    assert_eq!(
+        app.get("/v1/rules?at=yesterday", LEGAL).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}

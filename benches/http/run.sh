@@ -22,6 +22,10 @@ auth="Authorization: Bearer $GARANTI_TOKEN"
 set -- $(curl -s -H "$auth" "$url/v1/sanctions?limit=1&year=2017" |
   python3 -c 'import json,sys; d=json.load(sys.stdin)["items"][0]; print(d["sanction_id"], d["stream"])')
 sanction=$1 stream=$2
+# A case picked without regard to its size: the one of the record in the middle of the log.
+middle=$(curl -s -H "$auth" "$url/v1/ledger/head" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"] // 2)')
+typical=$(curl -s -H "$auth" "$url/v1/ledger/events?from=$middle&limit=1" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["records"][0]["stream"])')
 run() { # name connections seconds script path
   out=$(wrk -t2 -c"$2" -d"$3"s --latency -s "$root/benches/http/$4" "$url$5" 2>&1)
   rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
@@ -34,6 +38,8 @@ echo "| --- | --- | --- | --- | --- |"
 run "GET /v1/ledger/head (baseline: HTTP + token)" 64 10 get.lua /v1/ledger/head
 run "GET /v1/sanctions/$sanction (verdict + explanation)" 64 10 get.lua "/v1/sanctions/$sanction"
 run "GET /v1/streams/$stream (whole case)" 64 10 get.lua "/v1/streams/$stream"
+events=$(curl -s -H "$auth" "$url/v1/streams/$typical" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')
+run "GET /v1/streams/$typical (whole case, $events events)" 64 10 get.lua "/v1/streams/$typical"
 run "POST /v1/events, one event each, durable" 64 20 append.lua /
 run "POST /v1/events, one event each, durable" 128 15 append.lua /
 curl -s "$url/metrics" | grep -E '^garanti_commit_(requests|duration_seconds)_(sum|count) '

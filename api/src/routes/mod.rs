@@ -21,13 +21,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
+    with_middleware(
+        Router::new()
+            .merge(events::router())
+            .merge(cases::router())
+            .merge(audit::router())
+            .merge(feed::router())
+            .merge(ops::router()),
+        state,
+    )
+}
+
+/// The middleware every route gets, the fallback and the body limit.
+fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let limits = state.config.limits.clone();
-    Router::new()
-        .merge(events::router())
-        .merge(cases::router())
-        .merge(audit::router())
-        .merge(feed::router())
-        .merge(ops::router())
+    routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -82,13 +90,20 @@ async fn observe(
     };
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
-            match tokio::time::timeout(limit, next.run(req)).await {
-                Ok(r) => r,
-                Err(_) => ApiError::Timeout(format!(
+            use futures_util::FutureExt as _;
+            // A panic in a handler is answered as an internal error (logged with the request id),
+            // never by a dropped connection or a panic message.
+            let answer = std::panic::AssertUnwindSafe(tokio::time::timeout(limit, next.run(req)))
+                .catch_unwind()
+                .await;
+            match answer {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => ApiError::Timeout(format!(
                     "no answer within {} s; narrow the query (year, stream) or retry",
                     limit.as_secs()
                 ))
                 .into_response(),
+                Err(_) => ApiError::internal("a handler panicked").into_response(),
             }
         })
         .await;
@@ -195,4 +210,50 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || REQUEST_ID.sync_scope(id, work))
         .await
         .map_err(|e| ApiError::internal(format!("a query task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::state::{Config, Limits};
+    use axum::body::Body;
+    use axum::routing::get;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    async fn boom() -> &'static str {
+        panic!("secret internal detail /var/lib/garanti")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_as_an_internal_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = std::sync::Arc::new(ledger::Ledger::open(dir.path(), None).unwrap());
+        let config = Config {
+            params: projections::Params::default(),
+            now: None,
+            limits: Limits::default(),
+        };
+        let state = AppState::open(ledger, crate::Tokens::default(), config, &mut |_| {}).unwrap();
+        let app = with_middleware(Router::new().route("/boom", get(boom)), state);
+        let request = Request::builder().uri("/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("secret") && !text.contains("/var/lib"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&id),
+            "the problem names the request id: {text}"
+        );
+        assert!(text.contains("problems/internal"), "{text}");
+    }
 }

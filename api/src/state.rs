@@ -34,6 +34,8 @@ pub struct Limits {
     pub max_group: usize,
     /// Feed items buffered for each client; a client further behind is told to resume.
     pub feed_buffer: usize,
+    /// Bytes of rendered case timelines kept for the next read of the same case.
+    pub timeline_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +50,7 @@ impl Default for Limits {
             queue: 4096,
             max_group: 1024,
             feed_buffer: 4096,
+            timeline_cache_bytes: 64 << 20,
         }
     }
 }
@@ -147,8 +150,62 @@ pub fn feed_events(
     Ok(items)
 }
 
+/// A stream's number of events and its events rendered as a JSON array.
+type Rendering = (usize, Arc<Vec<u8>>);
+
+/// The rendered events (a JSON array) of recently read cases, by stream and version. A stream's
+/// events never change, only grow: a rendering is right as long as the stream has as many events
+/// as when it was made. Bounded: past `max_bytes`, it starts empty again.
+pub struct TimelineCache {
+    map: std::sync::Mutex<HashMap<Arc<str>, Rendering>>,
+    bytes: std::sync::atomic::AtomicUsize,
+    max_bytes: usize,
+}
+
+impl TimelineCache {
+    pub fn new(max_bytes: usize) -> TimelineCache {
+        TimelineCache {
+            map: std::sync::Mutex::new(HashMap::new()),
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            max_bytes,
+        }
+    }
+
+    /// The rendering of `stream` at `version` events, made by `render` if there is none.
+    pub fn get_or_render<E>(
+        &self,
+        stream: &Arc<str>,
+        version: usize,
+        render: impl FnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<Arc<Vec<u8>>, E> {
+        {
+            let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((v, bytes)) = map.get(stream) {
+                if *v == version {
+                    return Ok(bytes.clone());
+                }
+            }
+        }
+        let bytes = Arc::new(render()?);
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if self.bytes.load(Relaxed) + bytes.len() > self.max_bytes {
+            map.clear();
+            self.bytes.store(0, Relaxed);
+        }
+        if bytes.len() <= self.max_bytes {
+            self.bytes.fetch_add(bytes.len(), Relaxed);
+            if let Some((_, old)) = map.insert(stream.clone(), (version, bytes.clone())) {
+                self.bytes
+                    .fetch_sub(old.len().min(self.bytes.load(Relaxed)), Relaxed);
+            }
+        }
+        Ok(bytes)
+    }
+}
+
 pub struct Shared {
     pub ledger: Arc<Ledger>,
+    pub timelines: TimelineCache,
     pub writer: GroupCommitter,
     pub view: RwLock<View>,
     pub tokens: Tokens,
@@ -216,6 +273,7 @@ impl AppState {
         let (feed, _) = broadcast::channel(config.limits.feed_buffer.max(1));
         let (closing, _) = watch::channel(false);
         Ok(AppState(Arc::new(Shared {
+            timelines: TimelineCache::new(config.limits.timeline_cache_bytes),
             ledger,
             writer,
             view: RwLock::new(view),

@@ -994,3 +994,45 @@ async fn reports_and_deadlines_check_their_parameters_and_scope() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+#[tokio::test]
+async fn a_case_read_again_is_the_same_and_a_grown_case_is_read_anew() {
+    let app = App::seeded().await;
+    let first = app.get("/v1/streams/dk-101:c-0001", LEGAL).await;
+    let again = app.get("/v1/streams/dk-101:c-0001", LEGAL).await;
+    assert_eq!(first.text, again.text);
+    // The same object as `garanti timeline --format json` makes.
+    let records = app.state.ledger.stream("dk-101:c-0001").unwrap();
+    let params = projections::Params::default();
+    let eval = projections::Evaluation {
+        params: &params,
+        as_of: None,
+        now: now(),
+    };
+    let expected = {
+        let view = app.state.read();
+        serde_json::to_value(replay::output::case_json(
+            &eval,
+            &view.projection,
+            "dk-101:c-0001",
+            &records,
+        ))
+        .unwrap()
+    };
+    assert_eq!(first.json(), expected);
+    let e = event(
+        "dk-101:c-0001",
+        "hearing_sent",
+        "2017-03-28T10:00:00+02:00",
+        r#"{"offer_id":"o-1"}"#,
+    );
+    assert_eq!(
+        app.post_json("/v1/events", ADMIN, &format!("[{e}]"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let grown = app.get("/v1/streams/dk-101:c-0001", LEGAL).await.json();
+    assert_eq!(grown["events"].as_array().unwrap().len(), 9);
+    assert_eq!(grown["events"][8]["type"], "hearing_sent");
+}

@@ -14,7 +14,7 @@ use projections::event::SanctionKind;
 use projections::rules::catalogue;
 use projections::rules::dk_sanction::Decision;
 use projections::{Evaluation, Fact, Projection, Scope};
-use replay::output::{explanation_json, finding_json, sanction_json};
+use replay::output::{explanation_json, finding_json, sanction_json, SanctionJson};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -115,19 +115,52 @@ pub async fn stream(
     principal.require_stream(&stream)?;
     let eval = evaluation(&state, q.as_of.as_deref())?;
     let view = state.read();
-    let head = view.head.map(|h| h.seq);
-    let mut records = state.ledger.stream(&stream)?;
-    // Records committed after the view's head are not folded yet: leave them to the next read.
-    records.retain(|r| head.is_some_and(|h| r.seq <= h));
-    if records.is_empty() {
+    let Some((id, facts)) = view.projection.stream_entry(&stream) else {
         return Err(ApiError::NotFound(format!("no events on stream {stream}")));
-    }
-    json_bytes(&replay::output::case_json(
-        &eval,
-        &view.projection,
-        &stream,
-        &records,
-    ))
+    };
+    let cal = &state.params().calendar;
+    // The events as of the view's head: records committed after it are not folded yet.
+    let head = view.head.map(|h| h.seq);
+    let events =
+        state
+            .timelines
+            .get_or_render(id, facts.facts.len(), || -> Result<Vec<u8>, ApiError> {
+                let mut records = state.ledger.stream(&stream)?;
+                records.retain(|r| head.is_some_and(|h| r.seq <= h));
+                serde_json::to_vec(&replay::report::timeline(cal, &records))
+                    .map_err(ApiError::internal)
+            })?;
+    let scope = Scope {
+        year: None,
+        stream: Some(&stream),
+    };
+    let sanctions = eval.sanctions(&view.projection, scope);
+    let findings: Vec<Value> = eval
+        .findings(&view.projection, scope)
+        .iter()
+        .map(|f| finding_json(cal, f))
+        .collect();
+    let sanctions: Vec<SanctionJson<'_>> =
+        sanctions.iter().map(|s| SanctionJson::of(cal, s)).collect();
+    // The object of `replay::output::case_json`, keys in the same order, around the cached events.
+    let mut body = Vec::with_capacity(events.len() + 4096);
+    body.extend_from_slice(b"{\"events\":");
+    body.extend_from_slice(&events);
+    body.extend_from_slice(b",\"findings\":");
+    serde_json::to_writer(&mut body, &findings).map_err(ApiError::internal)?;
+    body.extend_from_slice(b",\"sanctions\":");
+    serde_json::to_writer(&mut body, &sanctions).map_err(ApiError::internal)?;
+    body.extend_from_slice(b",\"stream\":");
+    serde_json::to_writer(&mut body, &stream).map_err(ApiError::internal)?;
+    body.push(b'}');
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -34,11 +34,6 @@ mod commands;
 mod load;
 mod output;
 
-/// mimalloc instead of the system allocator: the server answers from many threads, where glibc's
-/// malloc spent a quarter of the time of a case query (perf, BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -250,6 +250,8 @@ impl AppState {
         }
         view.sanctions = index;
         view.projection = loaded.projection;
+        // The server answers about one case at a time: keep the index of follow-up wordings.
+        view.projection.index_wordings();
         let metrics = Arc::new(Metrics::default());
         if let Some(h) = view.head {
             metrics.head_seq.store(h.seq, Relaxed);

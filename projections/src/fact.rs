@@ -2,7 +2,7 @@
 
 use crate::event::EventData;
 use crate::time::Instant;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// One event of the log, typed, with the times the rules use.
@@ -55,10 +55,15 @@ pub struct Projection {
     streams: BTreeMap<Arc<str>, Arc<StreamFacts>>,
     facts: u64,
     /// Follow-up assessments by (municipality, normalised wording): which cases used the same
-    /// words, when. Lets a query about one case judge `dk.followup.standard_wording` without
+    /// words, when — kept only when asked for (`index_wordings`: a server answering about one case
+    /// at a time; a replay of a whole year does not need it). Lets a query about one case judge
+    /// `dk.followup.standard_wording` without
     /// walking every case of its municipality.
-    wording: HashMap<(Arc<str>, String), Arc<Vec<WordingUse>>>,
+    wording: Option<WordingIndex>,
 }
+
+/// (municipality, normalised assessment) -> the follow-ups with that wording.
+type WordingIndex = HashMap<(Arc<str>, String), Arc<BTreeSet<WordingUse>>>;
 
 /// One follow-up whose assessment has a given wording.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,7 +71,6 @@ pub struct WordingUse {
     pub stream: Arc<str>,
     pub effective_at: Instant,
     pub recorded: Instant,
-    pub seq: u64,
 }
 
 impl Projection {
@@ -78,21 +82,8 @@ impl Projection {
     /// replay of millions of events keeps it once per stream.
     pub fn apply(&mut self, stream: &Arc<str>, fact: Fact) {
         self.facts += 1;
-        if let EventData::FollowupHeld { assessment, .. } = &fact.data {
-            let norm = crate::text::normalise(assessment);
-            if !norm.is_empty() {
-                let municipality: Arc<str> = Arc::from(municipality_of(stream));
-                let uses = Arc::make_mut(self.wording.entry((municipality, norm)).or_default());
-                let u = WordingUse {
-                    stream: stream.clone(),
-                    effective_at: fact.effective_at,
-                    recorded: fact.recorded,
-                    seq: fact.seq,
-                };
-                // Kept sorted, so the same facts in any order give the same state.
-                let at = uses.partition_point(|x| *x < u);
-                uses.insert(at, u);
-            }
+        if let Some(index) = &mut self.wording {
+            Self::index_wording(index, stream, &fact);
         }
         match self.streams.get_mut(stream) {
             Some(s) => Arc::make_mut(s).insert(fact),
@@ -102,6 +93,37 @@ impl Projection {
                 self.streams.insert(stream.clone(), Arc::new(s));
             }
         }
+    }
+
+    fn index_wording(index: &mut WordingIndex, stream: &Arc<str>, fact: &Fact) {
+        let EventData::FollowupHeld { assessment, .. } = &fact.data else {
+            return;
+        };
+        let norm = crate::text::normalise(assessment);
+        if norm.is_empty() {
+            return;
+        }
+        let municipality: Arc<str> = Arc::from(municipality_of(stream));
+        Arc::make_mut(index.entry((municipality, norm)).or_default()).insert(WordingUse {
+            stream: stream.clone(),
+            effective_at: fact.effective_at,
+            recorded: fact.recorded,
+        });
+    }
+
+    /// From now on keeps an index of follow-up wordings (built from the facts folded so far), so
+    /// that one case's standard wording is judged without walking its municipality.
+    pub fn index_wordings(&mut self) {
+        if self.wording.is_some() {
+            return;
+        }
+        let mut index = HashMap::new();
+        for (stream, facts) in &self.streams {
+            for f in &facts.facts {
+                Self::index_wording(&mut index, stream, f);
+            }
+        }
+        self.wording = Some(index);
     }
 
     pub fn len(&self) -> u64 {
@@ -136,18 +158,34 @@ impl Projection {
     /// Keeps only the streams `keep` says yes to (e.g. one municipality's, on a snapshot).
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.streams.retain(|id, _| keep(id));
-        self.wording.retain(|_, uses| {
-            Arc::make_mut(uses).retain(|u| keep(&u.stream));
-            !uses.is_empty()
-        });
+        if let Some(index) = &mut self.wording {
+            index.retain(|_, uses| {
+                Arc::make_mut(uses).retain(|u| keep(&u.stream));
+                !uses.is_empty()
+            });
+        }
         self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
     }
 
-    /// The follow-ups of a municipality whose assessment normalises to `wording`.
-    pub fn wording_uses(&self, municipality: &str, wording: &str) -> &[WordingUse] {
-        self.wording
-            .get(&(Arc::from(municipality), wording.to_owned()))
-            .map_or(&[], |u| u.as_slice())
+    /// The follow-ups of a municipality whose assessment normalises to `wording`; None when the
+    /// projection keeps no index of wordings.
+    pub fn wording_uses(
+        &self,
+        municipality: &str,
+        wording: &str,
+    ) -> Option<impl Iterator<Item = &WordingUse>> {
+        let index = self.wording.as_ref()?;
+        Some(
+            index
+                .get(&(Arc::from(municipality), wording.to_owned()))
+                .into_iter()
+                .flat_map(|uses| uses.iter()),
+        )
+    }
+
+    /// Whether `wording_uses` answers.
+    pub fn has_wording_index(&self) -> bool {
+        self.wording.is_some()
     }
 
     /// How many streams have facts.

@@ -27,7 +27,32 @@ fn demo_projection(citizens: u64) -> Projection {
 
 #[test]
 fn findings_and_verdicts_of_one_case_are_those_of_the_whole_for_it() {
-    let projection = demo_projection(400);
+    one_case_equals_whole(demo_projection(400));
+}
+
+#[test]
+fn with_an_index_of_wordings_one_case_is_still_judged_as_in_the_whole() {
+    let mut projection = demo_projection(400);
+    projection.index_wordings();
+    assert!(projection.has_wording_index());
+    one_case_equals_whole(projection);
+}
+
+#[test]
+fn an_index_kept_while_folding_is_the_index_built_afterwards() {
+    let mut built_after = demo_projection(150);
+    built_after.index_wordings();
+    let mut kept = Projection::new();
+    kept.index_wordings();
+    for (id, facts) in built_after.streams() {
+        for f in &facts.facts {
+            kept.apply(id, f.clone());
+        }
+    }
+    assert_eq!(kept, built_after);
+}
+
+fn one_case_equals_whole(projection: Projection) {
     let params = Params::default();
     let now = ledger::Timestamp::parse_rfc3339("2018-06-01T00:00:00Z")
         .unwrap()

@@ -129,8 +129,9 @@ pub fn standard_wording<'a>(
 }
 
 /// `dk.followup.standard_wording` of one stream's follow-ups in `[from, to)`, counted from the
-/// projection's index of wordings instead of a walk over the municipality's streams: the same
-/// cases as `standard_wording` gives for this stream.
+/// projection's index of wordings (which must be kept: `Projection::index_wordings`) instead of a
+/// walk over the municipality's streams: the same cases as `standard_wording` gives for this
+/// stream.
 pub fn standard_wording_of(
     view: &StreamView<'_>,
     proj: &Projection,
@@ -152,7 +153,8 @@ pub fn standard_wording_of(
         let others = key.as_ref().map_or(0, |k| {
             let streams: BTreeSet<&str> = proj
                 .wording_uses(view.municipality(), k)
-                .iter()
+                .into_iter()
+                .flatten()
                 .filter(|u| {
                     from <= u.effective_at
                         && u.effective_at < to

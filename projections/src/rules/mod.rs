@@ -11,7 +11,7 @@ pub mod plan;
 pub mod se_actionplan;
 
 use crate::event::EventData;
-use crate::fact::{Fact, Projection, StreamView};
+use crate::fact::{municipality_of, Fact, Projection, StreamView};
 use crate::params::Params;
 use crate::time::{self, Calendar, Instant};
 pub use catalogue::{Reason, RuleInfo, RULES};
@@ -314,18 +314,24 @@ impl<'p> Evaluation<'p> {
         if years.is_empty() {
             return;
         }
-        let all_views = match scope.stream {
-            Some(_) => Vec::new(),
-            None => self.views(proj, None),
-        };
+        // One case: counted from the projection's index of wordings if it keeps one, else from
+        // its municipality's streams.
         let scoped = match scope.stream {
-            Some(s) => self.views(proj, Some(s)),
-            None => Vec::new(),
+            Some(s) if proj.has_wording_index() => self.views(proj, Some(s)),
+            _ => Vec::new(),
+        };
+        let all_views = match (scope.stream, scoped.is_empty()) {
+            (Some(s), true) => proj
+                .streams()
+                .filter(|(id, _)| municipality_of(id) == municipality_of(s))
+                .map(|(id, facts)| StreamView::new(id, facts, self.as_of))
+                .collect(),
+            (None, _) => self.views(proj, None),
+            (Some(_), false) => Vec::new(),
         };
         for y in years {
             let (from, to) = (cal.start_of_year(y), cal.end_of_year(y));
             match scoped.first() {
-                // One case: counted from the projection's index of wordings.
                 Some(view) => dk_rehab::standard_wording_of(
                     view,
                     proj,
@@ -335,7 +341,15 @@ impl<'p> Evaluation<'p> {
                     to,
                     &mut out,
                 ),
-                None => dk_rehab::standard_wording(&all_views, self.params, from, to, &mut out),
+                None => {
+                    let mut wording = Vec::new();
+                    dk_rehab::standard_wording(&all_views, self.params, from, to, &mut wording);
+                    out.extend(
+                        wording
+                            .into_iter()
+                            .filter(|c| scope.stream.is_none_or(|s| *s == *c.stream)),
+                    );
+                }
             }
         }
         for c in out.drain(..) {

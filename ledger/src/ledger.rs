@@ -101,6 +101,25 @@ pub struct Ledger {
     writer: Mutex<Option<Head>>,
 }
 
+/// What a creation of a data directory that was interrupted before its marker can leave.
+const UNFINISHED_CREATION: [&str; 3] = ["ledger.redb", "ledger.sled", "garanti-store.toml.tmp"];
+
+/// Writes the marker atomically (a whole file or none) and durably.
+fn write_marker(dir: &Path, backend: Backend) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let marker = format!(
+        "# Made by garanti; do not edit.\nbackend = \"{backend}\"\nrecord_format = {}\n",
+        crate::record::RECORD_FORMAT
+    );
+    let tmp = dir.join("garanti-store.toml.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(marker.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(MARKER_FILE))?;
+    // The rename itself must survive a crash.
+    std::fs::File::open(dir)?.sync_all()
+}
+
 fn read_marker(dir: &Path) -> Result<Option<(String, String)>, LedgerError> {
     let path = dir.join(MARKER_FILE);
     let text = match std::fs::read_to_string(&path) {
@@ -159,22 +178,42 @@ impl Ledger {
             }
             None => {
                 let backend = backend.unwrap_or(Backend::Redb);
-                let nonempty = std::fs::read_dir(dir)
-                    .map_err(|e| data_dir_err(e.to_string()))?
-                    .next()
-                    .is_some();
-                if nonempty {
-                    return Err(data_dir_err(format!(
-                        "it is not empty and has no {MARKER_FILE}: it is not a garanti data directory"
-                    )));
+                // The marker is written last, once the store exists: a directory without it holds
+                // at most what an interrupted creation left, and no append was ever acknowledged
+                // from that (appends need a finished open). Anything else in it is not ours.
+                let mut unfinished = Vec::new();
+                for entry in std::fs::read_dir(dir).map_err(|e| data_dir_err(e.to_string()))? {
+                    let entry = entry.map_err(|e| data_dir_err(e.to_string()))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !UNFINISHED_CREATION.contains(&name.as_str()) {
+                        return Err(data_dir_err(format!(
+                            "it is not empty and has no {MARKER_FILE}: it is not a garanti data directory"
+                        )));
+                    }
+                    unfinished.push(entry.path());
                 }
-                let marker = format!(
-                    "# Made by garanti; do not edit.\nbackend = \"{backend}\"\nrecord_format = {}\n",
-                    crate::record::RECORD_FORMAT
-                );
-                std::fs::write(dir.join(MARKER_FILE), marker)
+                for path in unfinished {
+                    let removed = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                    removed.map_err(|e| {
+                        data_dir_err(format!(
+                            "cannot remove {} left by an interrupted creation: {e}",
+                            path.display()
+                        ))
+                    })?;
+                }
+                let storage = storage::open(backend, dir)?;
+                write_marker(dir, backend)
                     .map_err(|e| data_dir_err(format!("cannot write {MARKER_FILE}: {e}")))?;
-                backend
+                let head = storage.head()?;
+                return Ok(Ledger {
+                    dir: dir.into(),
+                    storage,
+                    writer: Mutex::new(head),
+                });
             }
         };
         let storage = storage::open(backend, dir)?;

@@ -53,8 +53,19 @@ fn u64_at_end(bytes: &[u8]) -> Result<u64, StoreError> {
 
 impl SledStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open().map_err(backend_err)?;
-        Ok(SledStore { db })
+        // sled's background thread keeps the file lock a moment after the last handle of this
+        // process is dropped: a reopen right after a close waits for it, briefly. Another process
+        // that holds the lock still gets `Locked`.
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match sled::Config::new().path(path).open().map_err(backend_err) {
+                Err(StoreError::Locked(_)) if waited < std::time::Duration::from_millis(500) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    waited += std::time::Duration::from_millis(10);
+                }
+                other => return other.map(|db| SledStore { db }),
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! tokens with roles.
 //!
 //! It never writes to storage except through `ledger::Ledger` (one writer, `ledger::group`), never
-//! judges a fact itself (that is `projections`), never re-reads the whole log to answer a query,
+//! judges a fact itself (that is `projections`), never re-reads the log to answer a question about cases,
 //! and never leaks internal detail (paths, panics, storage errors) in a response: those are
 //! logged with the request id, which the response carries.
 

@@ -7,8 +7,9 @@ use ledger::group::{CommitStats, GroupCommitter};
 use ledger::{Head, Ledger, Receipt};
 use projections::event::EventData;
 use projections::{Evaluation, Fact, Params, Projection, Scope};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -70,37 +71,42 @@ pub struct View {
     pub head: Option<Head>,
     /// Sanction id -> its stream, so one sanction is found without searching every case.
     sanctions: HashMap<Arc<str>, Arc<str>>,
-    /// One shared copy of each stream id and repeated text.
-    texts: HashSet<Arc<str>>,
+    /// One shared copy of each stream id and repeated text, the loaded log's included.
+    interner: replay::load::Interner,
 }
 
 impl View {
-    fn new() -> View {
+    /// The view of a loaded log: its projection with the index of follow-up wordings (the server
+    /// answers about one case at a time) and the index of sanction ids.
+    fn of(loaded: replay::load::Loaded) -> View {
+        let mut projection = loaded.projection;
+        projection.index_wordings();
+        let mut sanctions = HashMap::new();
+        for (stream, facts) in projection.streams() {
+            for f in &facts.facts {
+                if let EventData::SanctionDecided { sanction_id, .. } = &f.data {
+                    sanctions.insert(sanction_id.clone(), stream.clone());
+                }
+            }
+        }
         View {
-            projection: Projection::new(),
-            head: None,
-            sanctions: HashMap::new(),
-            texts: HashSet::new(),
+            projection,
+            head: loaded.head,
+            sanctions,
+            interner: loaded.interner,
         }
-    }
-
-    fn share(texts: &mut HashSet<Arc<str>>, text: &Arc<str>) -> Arc<str> {
-        if let Some(t) = texts.get(&**text) {
-            return t.clone();
-        }
-        texts.insert(text.clone());
-        text.clone()
     }
 
     /// Folds one fact of a stream in.
-    pub fn apply(&mut self, stream: &Arc<str>, mut fact: Fact) {
-        let stream = Self::share(&mut self.texts, stream);
-        let texts = &mut self.texts;
-        fact.data.share_texts(&mut |t| Self::share(texts, t));
-        if let EventData::SanctionDecided { sanction_id, .. } = &fact.data {
-            self.sanctions.insert(sanction_id.clone(), stream.clone());
+    pub fn apply(&mut self, stream: &Arc<str>, fact: Fact) {
+        let sanction_id = match &fact.data {
+            EventData::SanctionDecided { sanction_id, .. } => Some(sanction_id.clone()),
+            _ => None,
+        };
+        let stream = self.interner.apply(&mut self.projection, stream, fact);
+        if let Some(id) = sanction_id {
+            self.sanctions.insert(id, stream);
         }
-        self.projection.apply(&stream, fact);
     }
 
     /// The stream a sanction id was decided on.
@@ -151,7 +157,7 @@ pub fn feed_events(
 }
 
 /// A stream's number of events and its events rendered as a JSON array.
-type Rendering = (usize, Arc<Vec<u8>>);
+type Rendering = (usize, Arc<RawValue>);
 
 /// The rendered events (a JSON array) of recently read cases, by stream and version. A stream's
 /// events never change, only grow: a rendering is right as long as the stream has as many events
@@ -176,8 +182,8 @@ impl TimelineCache {
         &self,
         stream: &Arc<str>,
         version: usize,
-        render: impl FnOnce() -> Result<Vec<u8>, E>,
-    ) -> Result<Arc<Vec<u8>>, E> {
+        render: impl FnOnce() -> Result<Box<RawValue>, E>,
+    ) -> Result<Arc<RawValue>, E> {
         {
             let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((v, bytes)) = map.get(stream) {
@@ -186,17 +192,18 @@ impl TimelineCache {
                 }
             }
         }
-        let bytes = Arc::new(render()?);
+        let bytes: Arc<RawValue> = Arc::from(render()?);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if self.bytes.load(Relaxed) + bytes.len() > self.max_bytes {
+        if self.bytes.load(Relaxed) + bytes.get().len() > self.max_bytes {
             map.clear();
             self.bytes.store(0, Relaxed);
         }
-        if bytes.len() <= self.max_bytes {
-            self.bytes.fetch_add(bytes.len(), Relaxed);
+        let len = bytes.get().len();
+        if len <= self.max_bytes {
+            self.bytes.fetch_add(len, Relaxed);
             if let Some((_, old)) = map.insert(stream.clone(), (version, bytes.clone())) {
                 self.bytes
-                    .fetch_sub(old.len().min(self.bytes.load(Relaxed)), Relaxed);
+                    .fetch_sub(old.get().len().min(self.bytes.load(Relaxed)), Relaxed);
             }
         }
         Ok(bytes)
@@ -237,21 +244,7 @@ impl AppState {
         progress: &mut dyn FnMut(u64),
     ) -> Result<AppState, replay::load::LoadError> {
         let loaded = replay::load::project_verified(&ledger, progress)?;
-        let mut view = View::new();
-        view.head = loaded.head;
-        // The index of sanction ids, from the folded projection.
-        let mut index = HashMap::new();
-        for (stream, facts) in loaded.projection.streams() {
-            for f in &facts.facts {
-                if let EventData::SanctionDecided { sanction_id, .. } = &f.data {
-                    index.insert(sanction_id.clone(), stream.clone());
-                }
-            }
-        }
-        view.sanctions = index;
-        view.projection = loaded.projection;
-        // The server answers about one case at a time: keep the index of follow-up wordings.
-        view.projection.index_wordings();
+        let view = View::of(loaded);
         let metrics = Arc::new(Metrics::default());
         if let Some(h) = view.head {
             metrics.head_seq.store(h.seq, Relaxed);
@@ -323,21 +316,23 @@ impl Shared {
         let mut streams: Vec<Arc<str>> = facts.iter().map(|f| f.stream.clone()).collect();
         streams.sort_unstable();
         streams.dedup();
-        let mut changes: Vec<FeedItem> = Vec::new();
+        // Commits are folded one at a time on this thread, the only one that changes the view:
+        // the verdicts before and after can be read under the read lock, and the write lock is
+        // held only while folding.
+        let before: Vec<(Value, Value)> = if listening {
+            let view = self.read();
+            streams
+                .iter()
+                .map(|s| self.case_state(&view.projection, s))
+                .collect()
+        } else {
+            Vec::new()
+        };
         {
             let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
-            let before: Vec<(Value, Value)> = if listening {
-                streams
-                    .iter()
-                    .map(|s| self.case_state(&view.projection, s))
-                    .collect()
-            } else {
-                Vec::new()
-            };
             for (fact, (seq, _)) in facts.into_iter().zip(&receipt.positions) {
-                let stream = fact.stream.clone();
                 view.apply(
-                    &stream,
+                    &fact.stream,
                     Fact {
                         seq: *seq,
                         effective_at: fact.effective_at,
@@ -353,24 +348,27 @@ impl Shared {
                 self.metrics.head_seq.store(head.seq, Relaxed);
                 self.metrics.has_head.store(1, Relaxed);
             }
-            if listening {
-                let last_seq = receipt.positions.last().map_or(0, |p| p.0);
-                for (stream, (sanctions_before, findings_before)) in streams.iter().zip(before) {
-                    let (sanctions, findings) = self.case_state(&view.projection, stream);
-                    if sanctions != sanctions_before || findings != findings_before {
-                        changes.push(FeedItem {
-                            seq: last_seq,
-                            stream: stream.clone(),
-                            kind: "verdicts",
-                            data: json!({"stream": &**stream, "seq": last_seq, "sanctions": sanctions, "findings": findings}).to_string(),
-                        });
-                    }
+        }
+        if !listening {
+            return;
+        }
+        let last_seq = receipt.positions.last().map_or(0, |p| p.0);
+        let mut changes: Vec<FeedItem> = Vec::new();
+        {
+            let view = self.read();
+            for (stream, (sanctions_before, findings_before)) in streams.iter().zip(before) {
+                let (sanctions, findings) = self.case_state(&view.projection, stream);
+                if sanctions != sanctions_before || findings != findings_before {
+                    changes.push(FeedItem {
+                        seq: last_seq,
+                        stream: stream.clone(),
+                        kind: "verdicts",
+                        data: json!({"stream": &**stream, "seq": last_seq, "sanctions": sanctions, "findings": findings}).to_string(),
+                    });
                 }
             }
         }
-        if listening {
-            self.publish(receipt, changes);
-        }
+        self.publish(receipt, changes);
     }
 
     /// The verdicts and findings of one case now.

@@ -35,14 +35,15 @@ pub fn fact_of(record: &StoredRecord) -> Result<(Arc<str>, Fact), LoadError> {
     ))
 }
 
-/// One shared copy of each distinct stream id and repeated text while folding a log.
+/// One shared copy of each distinct stream id and repeated text while folding a log (and, in a
+/// server, while folding every append after it).
 #[derive(Default)]
-struct Interner {
+pub struct Interner {
     texts: std::collections::HashSet<Arc<str>>,
 }
 
 impl Interner {
-    fn share(&mut self, text: &Arc<str>) -> Arc<str> {
+    pub fn share(&mut self, text: &Arc<str>) -> Arc<str> {
         if let Some(existing) = self.texts.get(&**text) {
             return existing.clone();
         }
@@ -50,11 +51,18 @@ impl Interner {
         text.clone()
     }
 
-    /// Folds a fact into a projection with its stream id and texts shared.
-    fn apply(&mut self, projection: &mut Projection, (stream, mut fact): (Arc<str>, Fact)) {
-        let stream = self.share(&stream);
+    /// Folds a fact into a projection with its stream id and texts shared; gives back the shared
+    /// stream id.
+    pub fn apply(
+        &mut self,
+        projection: &mut Projection,
+        stream: &Arc<str>,
+        mut fact: Fact,
+    ) -> Arc<str> {
+        let stream = self.share(stream);
         fact.data.share_texts(&mut |t| self.share(t));
         projection.apply(&stream, fact);
+        stream
     }
 }
 
@@ -65,7 +73,7 @@ pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Project
     let mut interner = Interner::default();
     ledger.scan(0, u64::MAX, &mut |record| match fact_of(record) {
         Ok(fact) => {
-            interner.apply(&mut projection, fact);
+            interner.apply(&mut projection, &fact.0, fact.1);
             if projection.len() % 65_536 == 0 {
                 progress(projection.len());
             }
@@ -88,6 +96,8 @@ pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Project
 /// A projection together with the chain state it was built from.
 pub struct Loaded {
     pub projection: Projection,
+    /// The texts the projection shares, for folding more facts into it.
+    pub interner: Interner,
     /// The head of the chain the projection was built from (None for an empty ledger).
     pub head: Option<ledger::Head>,
     pub records: u64,
@@ -112,7 +122,7 @@ pub fn project_verified(
         }
         match fact_of(record) {
             Ok(fact) => {
-                interner.apply(&mut projection, fact);
+                interner.apply(&mut projection, &fact.0, fact.1);
                 if checker.count() % 65_536 == 0 {
                     progress(checker.count());
                 }
@@ -142,6 +152,7 @@ pub fn project_verified(
     }
     Ok(Loaded {
         projection,
+        interner,
         head,
         records: checker.count(),
     })
@@ -161,7 +172,7 @@ pub fn project_export(
         }
         match fact_of(record) {
             Ok(fact) => {
-                interner.apply(&mut projection, fact);
+                interner.apply(&mut projection, &fact.0, fact.1);
                 if projection.len() % 65_536 == 0 {
                     progress(projection.len());
                 }
@@ -175,6 +186,7 @@ pub fn project_export(
     }
     Ok(Loaded {
         projection,
+        interner,
         head: check.checker_head,
         records: check.records,
     })

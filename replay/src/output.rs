@@ -73,25 +73,6 @@ pub fn finding_json(cal: &Calendar, f: &Finding) -> Value {
     })
 }
 
-pub fn describe_event(
-    cal: &Calendar,
-    projection: &Projection,
-    stream: &str,
-    seq: u64,
-) -> Option<Value> {
-    let f = projection
-        .stream(stream)?
-        .facts
-        .iter()
-        .find(|f| f.seq == seq)?;
-    Some(json!({
-        "seq": seq,
-        "type": f.data.type_name(),
-        "effective_at": cal.rfc3339(f.effective_at),
-        "recorded_at": cal.rfc3339(f.recorded),
-    }))
-}
-
 /// An event an explanation rests on.
 #[derive(Debug, serde::Serialize)]
 pub struct EventRef {
@@ -181,10 +162,11 @@ pub fn explanation_json(cal: &Calendar, projection: &Projection, s: &SanctionVer
     serde_json::to_value(described.explain(cal, s)).unwrap_or(Value::Null)
 }
 
-/// A case: its events (with seq and hash) and the verdicts and findings on it.
+/// A case: its events (with seq and hash) and the verdicts and findings on it. `E` is the events:
+/// a timeline, or one already rendered (the API keeps renderings by stream version).
 #[derive(serde::Serialize)]
-pub struct CaseJson<'a> {
-    pub events: Vec<crate::report::TimelineEvent<'a>>,
+pub struct CaseJson<'a, E> {
+    pub events: E,
     pub findings: Vec<Value>,
     pub sanctions: Vec<Value>,
     pub stream: &'a str,
@@ -196,7 +178,18 @@ pub fn case_json<'a>(
     projection: &Projection,
     stream: &'a str,
     records: &'a [ledger::StoredRecord],
-) -> CaseJson<'a> {
+) -> CaseJson<'a, Vec<crate::report::TimelineEvent<'a>>> {
+    let events = crate::report::timeline(&eval.params.calendar, records);
+    case_with(eval, projection, stream, events)
+}
+
+/// A case with its events given, and its verdicts and findings judged now.
+pub fn case_with<'a, E>(
+    eval: &projections::Evaluation<'_>,
+    projection: &Projection,
+    stream: &'a str,
+    events: E,
+) -> CaseJson<'a, E> {
     let cal = &eval.params.calendar;
     let scope = projections::Scope {
         year: None,
@@ -204,7 +197,7 @@ pub fn case_json<'a>(
     };
     CaseJson {
         stream,
-        events: crate::report::timeline(cal, records),
+        events,
         sanctions: eval
             .sanctions(projection, scope)
             .iter()

@@ -6,7 +6,7 @@ use crate::{Format, EXIT_FOUND, EXIT_OK};
 use anyhow::{bail, Result};
 use projections::rules::catalogue::{self, Reason};
 use projections::{Evaluation, Scope};
-use replay::output::{describe_event, explanation_json, finding_json, sanction_json, verdict_word};
+use replay::output::{finding_json, sanction_json, verdict_word, Described};
 
 fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
     Ok(Evaluation {
@@ -185,12 +185,17 @@ pub fn explain(
             }
         );
     };
-    let json = explanation_json(&ctx.params.calendar, &projection, &s);
+    let cal = &ctx.params.calendar;
+    let described = Described::of(cal, &projection, &s);
+    let explained = described.explain(cal, &s);
     if format != Format::Table {
-        outln!("{}", serde_json::to_string_pretty(&json)?);
+        // Through a `Value`, so that the keys come out sorted.
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(&explained)?)?
+        );
         return Ok(EXIT_OK);
     }
-    let cal = &ctx.params.calendar;
     outln!(
         "Sanction {} on {}: {} for absence from offer {}, decided {}{}",
         s.sanction_id,
@@ -217,24 +222,20 @@ pub fn explain(
         }
     }
     outln!("\nConditions checked:");
-    for c in &s.checks {
+    for c in &explained.checks {
         outln!(
             "  [{}] {}: {}",
             if c.met { "ok" } else { "FAILED" },
-            c.reason.code(),
+            c.condition,
             c.detail
         );
-        for e in c
-            .evidence
-            .iter()
-            .filter_map(|seq| describe_event(&ctx.params.calendar, &projection, &s.stream, *seq))
-        {
+        for e in &c.events {
             outln!(
                 "        seq {} {} (effective {}, recorded {})",
-                e["seq"],
-                e["type"].as_str().unwrap_or(""),
-                e["effective_at"].as_str().unwrap_or(""),
-                e["recorded_at"].as_str().unwrap_or("")
+                e.seq,
+                e.event_type,
+                e.effective_at,
+                e.recorded_at
             );
         }
     }
@@ -254,13 +255,13 @@ pub fn explain(
         );
     }
     outln!("\nEvidence (the events the verdict rests on):");
-    for e in json["evidence_events"].as_array().into_iter().flatten() {
+    for e in &explained.evidence_events {
         outln!(
             "  seq {:<6} {:<26} effective {}  recorded {}",
-            e["seq"],
-            e["type"].as_str().unwrap_or(""),
-            e["effective_at"].as_str().unwrap_or(""),
-            e["recorded_at"].as_str().unwrap_or("")
+            e.seq,
+            e.event_type,
+            e.effective_at,
+            e.recorded_at
         );
     }
     for w in &s.warnings {

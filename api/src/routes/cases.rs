@@ -14,7 +14,7 @@ use projections::event::SanctionKind;
 use projections::rules::catalogue;
 use projections::rules::dk_sanction::Decision;
 use projections::{Evaluation, Fact, Projection, Scope};
-use replay::output::{explanation_json, finding_json, sanction_json, SanctionJson};
+use replay::output::{explanation_json, finding_json, sanction_json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -30,12 +30,17 @@ pub fn router() -> Router<AppState> {
         .route("/v1/rules", get(rules))
 }
 
-fn evaluation<'a>(state: &'a AppState, as_of: Option<&str>) -> Result<Evaluation<'a>, ApiError> {
-    Ok(Evaluation {
+/// The `as_of` parameter, read once per request.
+fn as_of(text: Option<&str>) -> Result<Option<i64>, ApiError> {
+    text.map(|t| parse_time(t, "as_of")).transpose()
+}
+
+fn evaluation(state: &AppState, as_of: Option<i64>) -> Evaluation<'_> {
+    Evaluation {
         params: state.params(),
-        as_of: as_of.map(|t| parse_time(t, "as_of")).transpose()?,
+        as_of,
         now: state.now(),
-    })
+    }
 }
 
 /// A list about all cases (cut to a caseworker's own) or one case, which must be the token's.
@@ -113,7 +118,7 @@ pub async fn stream(
     principal.require(Access::ReadCases)?;
     check_stream(&stream)?;
     principal.require_stream(&stream)?;
-    let eval = evaluation(&state, q.as_of.as_deref())?;
+    let eval = evaluation(&state, as_of(q.as_of.as_deref())?);
     let view = state.read();
     let Some((id, facts)) = view.projection.stream_entry(&stream) else {
         return Err(ApiError::NotFound(format!("no events on stream {stream}")));
@@ -124,43 +129,18 @@ pub async fn stream(
     let events =
         state
             .timelines
-            .get_or_render(id, facts.facts.len(), || -> Result<Vec<u8>, ApiError> {
+            .get_or_render(id, facts.facts.len(), || -> Result<_, ApiError> {
                 let mut records = state.ledger.stream(&stream)?;
                 records.retain(|r| head.is_some_and(|h| r.seq <= h));
-                serde_json::to_vec(&replay::report::timeline(cal, &records))
+                serde_json::value::to_raw_value(&replay::report::timeline(cal, &records))
                     .map_err(ApiError::internal)
             })?;
-    let scope = Scope {
-        year: None,
-        stream: Some(&stream),
-    };
-    let sanctions = eval.sanctions(&view.projection, scope);
-    let findings: Vec<Value> = eval
-        .findings(&view.projection, scope)
-        .iter()
-        .map(|f| finding_json(cal, f))
-        .collect();
-    let sanctions: Vec<SanctionJson<'_>> =
-        sanctions.iter().map(|s| SanctionJson::of(cal, s)).collect();
-    // The object of `replay::output::case_json`, keys in the same order, around the cached events.
-    let mut body = Vec::with_capacity(events.len() + 4096);
-    body.extend_from_slice(b"{\"events\":");
-    body.extend_from_slice(&events);
-    body.extend_from_slice(b",\"findings\":");
-    serde_json::to_writer(&mut body, &findings).map_err(ApiError::internal)?;
-    body.extend_from_slice(b",\"sanctions\":");
-    serde_json::to_writer(&mut body, &sanctions).map_err(ApiError::internal)?;
-    body.extend_from_slice(b",\"stream\":");
-    serde_json::to_writer(&mut body, &stream).map_err(ApiError::internal)?;
-    body.push(b'}');
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    json_bytes(&replay::output::case_with(
+        &eval,
+        &view.projection,
+        &stream,
+        &*events,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -197,14 +177,14 @@ pub async fn sanctions(
             )))
         }
     };
-    evaluation(&state, q.as_of.as_deref())?;
+    let as_of = as_of(q.as_of.as_deref())?;
     let stream = q.stream.clone();
     let items = on_projection(
         &state,
         &principal,
         q.stream.as_deref(),
         move |state, proj| {
-            let eval = evaluation(state, q.as_of.as_deref())?;
+            let eval = evaluation(state, as_of);
             let cal = &state.params().calendar;
             Ok(eval
                 .sanctions(
@@ -244,7 +224,7 @@ pub async fn sanction(
     Query(q): Query<AsOf>,
 ) -> Result<Response, ApiError> {
     principal.require(Access::ReadCases)?;
-    let eval = evaluation(&state, q.as_of.as_deref())?;
+    let eval = evaluation(&state, as_of(q.as_of.as_deref())?);
     let view = state.read();
     let missing =
         || ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"));
@@ -359,7 +339,7 @@ pub async fn check(
         .as_ref()
         .map(|a| parse_time(&a.at, "absence.at"))
         .transpose()?;
-    let eval = evaluation(&state, req.as_of.as_deref())?;
+    let eval = evaluation(&state, as_of(req.as_of.as_deref())?);
     let sanction_id = req.sanction_id.as_deref().unwrap_or("intended");
     let now = state.now();
     let decision = Decision {
@@ -437,14 +417,14 @@ pub async fn findings(
             ApiError::validation(format!("rule {m} (sanction verdicts: /v1/sanctions)"))
         })?;
     }
-    evaluation(&state, q.as_of.as_deref())?;
+    let as_of = as_of(q.as_of.as_deref())?;
     let stream = q.stream.clone();
     let items = on_projection(
         &state,
         &principal,
         q.stream.as_deref(),
         move |state, proj| {
-            let eval = evaluation(state, q.as_of.as_deref())?;
+            let eval = evaluation(state, as_of);
             let cal = &state.params().calendar;
             Ok(eval
                 .findings(

@@ -376,6 +376,10 @@ enum Command {
         /// Feed items buffered per client before a slow client is told to resume
         #[arg(long, default_value_t = 4096, value_name = "N")]
         feed_buffer: usize,
+        /// Memory for recently read cases (their rendered events and answers, kept until the case
+        /// or the time of evaluation moves on), in MiB; 0 keeps nothing
+        #[arg(long, default_value_t = 256, value_name = "MIB")]
+        case_cache_mib: usize,
     },
     /// Manage the API's bearer tokens
     Token {
@@ -540,6 +544,7 @@ fn run(cli: Cli) -> Result<u8> {
             max_batch,
             request_timeout,
             feed_buffer,
+            case_cache_mib,
         } => commands::serve::serve(
             &ctx,
             commands::serve::ServeArgs {
@@ -549,6 +554,7 @@ fn run(cli: Cli) -> Result<u8> {
                 max_batch,
                 request_timeout,
                 feed_buffer,
+                case_cache_mib,
             },
         ),
         Command::Token {

@@ -3,11 +3,11 @@
 
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
+use axum::body::Bytes;
 use ledger::group::{CommitStats, GroupCommitter};
 use ledger::{Head, Ledger, Receipt};
 use projections::event::EventData;
 use projections::{Evaluation, Fact, Params, Projection, Scope};
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,8 +35,8 @@ pub struct Limits {
     pub max_group: usize,
     /// Feed items buffered for each client; a client further behind is told to resume.
     pub feed_buffer: usize,
-    /// Bytes of rendered case timelines kept for the next read of the same case.
-    pub timeline_cache_bytes: usize,
+    /// Bytes of rendered cases (events, answers) kept for the next read of the same case.
+    pub case_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -51,7 +51,7 @@ impl Default for Limits {
             queue: 4096,
             max_group: 1024,
             feed_buffer: 4096,
-            timeline_cache_bytes: 64 << 20,
+            case_cache_bytes: 256 << 20,
         }
     }
 }
@@ -60,9 +60,39 @@ impl Default for Limits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub params: Params,
-    /// A fixed time of evaluation (ns), for tests and replays of the past; None: the clock.
-    pub now: Option<i64>,
+    /// The time of evaluation.
+    pub clock: Clock,
     pub limits: Limits,
+}
+
+/// The time of evaluation: the system's clock, or one set by hand (`--now`, a replay of the past;
+/// tests, which move it).
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Set(Arc<std::sync::atomic::AtomicI64>),
+}
+
+impl Clock {
+    /// A clock standing at `t` (ns) until moved.
+    pub fn at(t: i64) -> Clock {
+        Clock::Set(Arc::new(std::sync::atomic::AtomicI64::new(t)))
+    }
+
+    /// Moves a clock set by hand to `t`; the system's clock cannot be moved.
+    pub fn set(&self, t: i64) {
+        if let Clock::Set(at) = self {
+            at.store(t, Relaxed);
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::System => ledger::Timestamp::now().unix_nanos,
+            Clock::Set(at) => at.load(Relaxed),
+        }
+    }
 }
 
 /// The projection and what goes with it, as of `head`.
@@ -156,63 +186,195 @@ pub fn feed_events(
     Ok(items)
 }
 
-/// A stream's number of events and its events rendered as a JSON array.
-type Rendering = (usize, Arc<RawValue>);
+/// What is kept of one recently read case, as of `version` (its number of events). A stream's
+/// events never change, only grow: what was rendered at a version stays right while the stream
+/// has that many events.
+#[derive(Default)]
+struct CachedCase {
+    version: usize,
+    /// Its events rendered as a JSON array.
+    timeline: Option<Bytes>,
+    /// The answer of `GET /v1/streams/{stream}` without `as_of` around the timeline, and until
+    /// when it holds: right while `Projection::judgement_version` is `judgement` and the clock is
+    /// before `until` (`Evaluation::judged_until`).
+    answer: Option<CaseAnswer>,
+    /// Answers of `GET /v1/sanctions/{id}` without `as_of`: a verdict rests on its stream alone.
+    sanctions: Vec<(Box<str>, Bytes)>,
+}
 
-/// The rendered events (a JSON array) of recently read cases, by stream and version. A stream's
-/// events never change, only grow: a rendering is right as long as the stream has as many events
-/// as when it was made. Bounded: past `max_bytes`, it starts empty again.
-pub struct TimelineCache {
-    map: std::sync::Mutex<HashMap<Arc<str>, Rendering>>,
-    bytes: std::sync::atomic::AtomicUsize,
+struct CaseAnswer {
+    judgement: (usize, u64),
+    until: i64,
+    /// What comes before and after the timeline in the answer.
+    around: (Bytes, Bytes),
+}
+
+impl CachedCase {
+    fn bytes(&self) -> usize {
+        self.timeline.as_ref().map_or(0, Bytes::len)
+            + self
+                .answer
+                .as_ref()
+                .map_or(0, |a| a.around.0.len() + a.around.1.len())
+            + self.sanctions.iter().map(|(_, b)| b.len()).sum::<usize>()
+    }
+}
+
+/// Recently read cases: their rendered events, and whole answers while they hold. Rendering a
+/// case's events reads the log, and judging it walks its facts with every rule: a caseworker
+/// system polling a case, or many people reading the same sanction, should not pay that each
+/// time. Bounded: past `max_bytes`, every other case is let go.
+pub struct CaseCache {
+    cases: std::sync::Mutex<Cases>,
     max_bytes: usize,
 }
 
-impl TimelineCache {
-    pub fn new(max_bytes: usize) -> TimelineCache {
-        TimelineCache {
-            map: std::sync::Mutex::new(HashMap::new()),
-            bytes: std::sync::atomic::AtomicUsize::new(0),
+#[derive(Default)]
+struct Cases {
+    map: HashMap<Arc<str>, CachedCase>,
+    bytes: usize,
+}
+
+impl CaseCache {
+    pub fn new(max_bytes: usize) -> CaseCache {
+        CaseCache {
+            cases: std::sync::Mutex::new(Cases::default()),
             max_bytes,
         }
     }
 
-    /// The rendering of `stream` at `version` events, made by `render` if there is none.
-    pub fn get_or_render<E>(
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cases> {
+        self.cases.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads what is kept of `stream` at `version`.
+    fn read<T>(
+        &self,
+        stream: &str,
+        version: usize,
+        f: impl FnOnce(&CachedCase) -> Option<T>,
+    ) -> Option<T> {
+        let cases = self.lock();
+        cases
+            .map
+            .get(stream)
+            .filter(|c| c.version == version)
+            .and_then(f)
+    }
+
+    /// Changes what is kept of `stream` at `version` (started afresh if an older version is kept;
+    /// nothing is done if a newer one is), within the bound.
+    fn update(&self, stream: &Arc<str>, version: usize, f: impl FnOnce(&mut CachedCase)) {
+        let mut cases = self.lock();
+        let Cases { map, bytes } = &mut *cases;
+        let case = map.entry(stream.clone()).or_default();
+        if case.version > version {
+            return;
+        }
+        if case.version < version {
+            *bytes -= case.bytes().min(*bytes);
+            *case = CachedCase {
+                version,
+                ..CachedCase::default()
+            };
+        }
+        let before = case.bytes();
+        f(case);
+        *bytes = (*bytes + case.bytes()).saturating_sub(before);
+        if *bytes > self.max_bytes {
+            // Other cases go, in no particular order, until a quarter of the bound is free: not
+            // all of them, so that a working set a little larger than the bound still mostly hits.
+            let kept = map.remove(stream);
+            let kept_bytes = kept.as_ref().map_or(0, CachedCase::bytes);
+            let mut others = bytes.saturating_sub(kept_bytes);
+            let target = self.max_bytes - self.max_bytes / 4;
+            map.retain(|_, c| {
+                if others + kept_bytes <= target {
+                    return true;
+                }
+                others = others.saturating_sub(c.bytes());
+                false
+            });
+            *bytes = others;
+            if let Some(c) = kept.filter(|c| c.bytes() <= self.max_bytes) {
+                *bytes += c.bytes();
+                map.insert(stream.clone(), c);
+            }
+        }
+    }
+
+    /// The events of `stream` at `version` rendered, by `render` if they are not kept.
+    pub fn timeline<E>(
         &self,
         stream: &Arc<str>,
         version: usize,
-        render: impl FnOnce() -> Result<Box<RawValue>, E>,
-    ) -> Result<Arc<RawValue>, E> {
-        {
-            let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((v, bytes)) = map.get(stream) {
-                if *v == version {
-                    return Ok(bytes.clone());
-                }
+        render: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        if let Some(t) = self.read(stream, version, |c| c.timeline.clone()) {
+            return Ok(t);
+        }
+        let timeline = render()?;
+        self.update(stream, version, |c| c.timeline = Some(timeline.clone()));
+        Ok(timeline)
+    }
+
+    /// The kept answer about `stream`, if it holds for `judgement` at `now`: what comes before
+    /// the timeline, the timeline, what comes after.
+    pub fn answer(&self, stream: &str, judgement: (usize, u64), now: i64) -> Option<[Bytes; 3]> {
+        self.read(stream, judgement.0, |c| {
+            let a = c.answer.as_ref()?;
+            let timeline = c.timeline.clone()?;
+            (a.judgement == judgement && now < a.until)
+                .then(|| [a.around.0.clone(), timeline, a.around.1.clone()])
+        })
+    }
+
+    /// Keeps the answer about `stream` judged at `judgement`, right until `until`: what comes
+    /// before and after its timeline (kept beside it).
+    pub fn keep_answer(
+        &self,
+        stream: &Arc<str>,
+        judgement: (usize, u64),
+        until: i64,
+        around: (Bytes, Bytes),
+    ) {
+        self.update(stream, judgement.0, |c| {
+            c.answer = Some(CaseAnswer {
+                judgement,
+                until,
+                around,
+            })
+        });
+    }
+
+    /// The kept answer about sanction `id` of `stream`, if the stream still has `version` events.
+    pub fn sanction(&self, stream: &str, version: usize, id: &str) -> Option<Bytes> {
+        self.read(stream, version, |c| {
+            c.sanctions
+                .iter()
+                .find(|(s, _)| &**s == id)
+                .map(|(_, b)| b.clone())
+        })
+    }
+
+    /// Keeps the answer about sanction `id` of `stream` at `version` events.
+    pub fn keep_sanction(&self, stream: &Arc<str>, version: usize, id: &str, body: Bytes) {
+        self.update(stream, version, |c| {
+            if !c.sanctions.iter().any(|(s, _)| &**s == id) {
+                c.sanctions.push((id.into(), body));
             }
-        }
-        let bytes: Arc<RawValue> = Arc::from(render()?);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if self.bytes.load(Relaxed) + bytes.get().len() > self.max_bytes {
-            map.clear();
-            self.bytes.store(0, Relaxed);
-        }
-        let len = bytes.get().len();
-        if len <= self.max_bytes {
-            self.bytes.fetch_add(len, Relaxed);
-            if let Some((_, old)) = map.insert(stream.clone(), (version, bytes.clone())) {
-                self.bytes
-                    .fetch_sub(old.get().len().min(self.bytes.load(Relaxed)), Relaxed);
-            }
-        }
-        Ok(bytes)
+        });
+    }
+
+    /// Bytes kept.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
 pub struct Shared {
     pub ledger: Arc<Ledger>,
-    pub timelines: TimelineCache,
+    pub cases: CaseCache,
     pub writer: GroupCommitter,
     pub view: RwLock<View>,
     pub tokens: Tokens,
@@ -268,7 +430,7 @@ impl AppState {
         let (feed, _) = broadcast::channel(config.limits.feed_buffer.max(1));
         let (closing, _) = watch::channel(false);
         Ok(AppState(Arc::new(Shared {
-            timelines: TimelineCache::new(config.limits.timeline_cache_bytes),
+            cases: CaseCache::new(config.limits.case_cache_bytes),
             ledger,
             writer,
             view: RwLock::new(view),
@@ -284,9 +446,7 @@ impl AppState {
 impl Shared {
     /// The time of evaluation now.
     pub fn now(&self) -> i64 {
-        self.config
-            .now
-            .unwrap_or_else(|| ledger::Timestamp::now().unix_nanos)
+        self.config.clock.now()
     }
 
     pub fn params(&self) -> &Params {
@@ -425,5 +585,60 @@ impl Shared {
         } else {
             self.metrics.append_refused.fetch_add(1, Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Result<Bytes, std::convert::Infallible> {
+        Ok(Bytes::from(text.to_owned()))
+    }
+
+    #[test]
+    fn the_case_cache_keeps_a_version_until_a_newer_one_and_stays_within_its_bound() {
+        let cache = CaseCache::new(100);
+        let a: Arc<str> = Arc::from("dk-101:a");
+        let b: Arc<str> = Arc::from("dk-101:b");
+        let t = cache.timeline(&a, 2, || raw("[1,2]")).unwrap();
+        assert_eq!(&t[..], b"[1,2]");
+        // Kept: not rendered again.
+        let again = cache.timeline(&a, 2, || -> Result<_, ()> { panic!("rendered twice") });
+        assert_eq!(&again.unwrap()[..], b"[1,2]");
+        let around = (Bytes::from_static(b"{\"e\":"), Bytes::from_static(b"}"));
+        cache.keep_answer(&a, (2, 7), 50, around);
+        let parts = cache.answer(&a, (2, 7), 49).unwrap();
+        assert_eq!(parts.concat(), b"{\"e\":[1,2]}");
+        assert_eq!(cache.answer(&a, (2, 7), 50), None, "past its bound");
+        assert_eq!(cache.answer(&a, (2, 8), 0), None, "another follow-up since");
+        assert_eq!(cache.answer(&a, (3, 7), 0), None, "the case grew");
+        cache.keep_sanction(&a, 2, "s-1", Bytes::from_static(b"{}"));
+        assert_eq!(cache.sanction(&a, 2, "s-1").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(cache.sanction(&a, 2, "s-2"), None);
+        assert_eq!(cache.bytes(), 5 + 6 + 2);
+        // A slower request with an older version does not replace a newer one.
+        cache.timeline(&a, 3, || raw("[1,2,3]")).unwrap();
+        cache.keep_sanction(&a, 2, "s-1", Bytes::from_static(b"{}"));
+        assert_eq!(cache.sanction(&a, 2, "s-1"), None);
+        assert_eq!(cache.answer(&a, (2, 7), 0), None);
+        assert_eq!(cache.bytes(), 7);
+        // Past the bound, other cases go until a quarter is free; the one just read stays.
+        let c: Arc<str> = Arc::from("dk-101:c");
+        cache.timeline(&c, 1, || raw(&"x".repeat(60))).unwrap();
+        cache.timeline(&b, 1, || raw(&"x".repeat(40))).unwrap();
+        assert!(cache.read(&b, 1, |c| c.timeline.clone()).is_some());
+        assert!(cache.read(&c, 1, |c| c.timeline.clone()).is_none());
+        assert!(cache.bytes() <= 75, "{}", cache.bytes());
+        assert_eq!(
+            cache.bytes(),
+            40 + cache
+                .read(&a, 3, |c| c.timeline.clone())
+                .map_or(0, |t| t.len())
+        );
+        // An answer larger than the whole bound is not kept at all.
+        cache.timeline(&a, 4, || raw(&"y".repeat(200))).unwrap();
+        assert!(cache.bytes() <= 100);
+        assert!(cache.read(&a, 4, |c| c.timeline.clone()).is_none());
     }
 }

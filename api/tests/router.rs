@@ -913,7 +913,7 @@ async fn a_restarted_server_catches_up_from_the_log() {
     };
     let config = api::Config {
         params: projections::Params::default(),
-        now: Some(now()),
+        clock: api::state::Clock::at(now()),
         limits: Limits::default(),
     };
     let state =
@@ -1011,7 +1011,7 @@ async fn a_case_read_again_is_the_same_and_a_grown_case_is_read_anew() {
     };
     let expected = {
         let view = app.state.read();
-        serde_json::to_value(replay::output::case_json(
+        serde_json::to_string(&replay::output::case_json(
             &eval,
             &view.projection,
             "dk-101:c-0001",
@@ -1019,7 +1019,12 @@ async fn a_case_read_again_is_the_same_and_a_grown_case_is_read_anew() {
         ))
         .unwrap()
     };
-    assert_eq!(first.json(), expected);
+    // Byte for byte, though sent in the parts that are kept, with its length said.
+    assert_eq!(first.text, expected);
+    assert_eq!(
+        first.headers["content-length"],
+        expected.len().to_string().as_str()
+    );
     let e = event(
         "dk-101:c-0001",
         "hearing_sent",
@@ -1035,4 +1040,116 @@ async fn a_case_read_again_is_the_same_and_a_grown_case_is_read_anew() {
     let grown = app.get("/v1/streams/dk-101:c-0001", LEGAL).await.json();
     assert_eq!(grown["events"].as_array().unwrap().len(), 9);
     assert_eq!(grown["events"][8]["type"], "hearing_sent");
+}
+
+/// The findings of a case's answer, as their rule codes.
+fn finding_rules(case: &Value) -> Vec<String> {
+    case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_kept_answer_about_a_case_ends_when_the_clock_passes_what_it_turns_on() {
+    let app = App::seeded().await;
+    // An offer that begins an hour from now, listed in no plan: unlawful once it has begun.
+    let at = |t: i64| {
+        chrono::DateTime::from_timestamp_nanos(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let start = now() + 3_600_000_000_000;
+    let e = event(
+        "dk-101:c-0001",
+        "offer_started",
+        &at(start),
+        r#"{"offer_id":"o-9"}"#,
+    );
+    let posted = app.post_json("/v1/events", ADMIN, &format!("[{e}]")).await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let rule = "dk.minplan.offer_not_in_plan_before_start".to_owned();
+    let before = app.get("/v1/streams/dk-101:c-0001", LEGAL).await;
+    assert!(!finding_rules(&before.json()).contains(&rule));
+    // Read again, from what was kept: the same.
+    assert_eq!(
+        app.get("/v1/streams/dk-101:c-0001", LEGAL).await.text,
+        before.text
+    );
+    app.state.config.clock.set(start - 1);
+    assert_eq!(
+        app.get("/v1/streams/dk-101:c-0001", LEGAL).await.text,
+        before.text
+    );
+    app.state.config.clock.set(start);
+    let begun = app.get("/v1/streams/dk-101:c-0001", LEGAL).await.json();
+    assert!(finding_rules(&begun).contains(&rule), "{begun}");
+    // Each the same as judged afresh: an as-of time after now is judged now and never kept.
+    let fresh = "/v1/streams/dk-101:c-0001?as_of=2100-01-01T00:00:00Z";
+    assert_eq!(app.get(fresh, LEGAL).await.json(), begun);
+    app.state.config.clock.set(start - 1);
+    assert_eq!(app.get(fresh, LEGAL).await.json(), before.json());
+}
+
+#[tokio::test]
+async fn a_kept_answer_about_a_case_ends_with_a_follow_up_on_another_case_of_its_municipality() {
+    let app = App::seeded().await;
+    let followup = |stream: &str| {
+        event(
+            stream,
+            "followup_held",
+            "2017-05-02T10:00:00+02:00",
+            r#"{"citizen_perspective":"","assessment":"Borgeren er fortsat uarbejdsdygtig."}"#,
+        )
+    };
+    let post = |body: String| {
+        let app = &app;
+        async move {
+            let a = app.post_json("/v1/events", ADMIN, &body).await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        }
+    };
+    post(format!("[{}]", followup("dk-101:c-0001"))).await;
+    let rule = "dk.followup.standard_wording".to_owned();
+    // Four other cases make a wording standard; another municipality's do not count.
+    let others: Vec<String> = (2..=5).map(|i| format!("dk-101:c-000{i}")).collect();
+    post(format!("[{}]", followup("dk-102:c-0009"))).await;
+    for (n, other) in others.iter().enumerate() {
+        let case = app.get("/v1/streams/dk-101:c-0001", LEGAL).await.json();
+        assert!(
+            !finding_rules(&case).contains(&rule),
+            "after {n} others: {case}"
+        );
+        post(format!("[{}]", followup(other))).await;
+    }
+    let case = app.get("/v1/streams/dk-101:c-0001", LEGAL).await.json();
+    assert!(finding_rules(&case).contains(&rule), "{case}");
+}
+
+#[tokio::test]
+async fn a_kept_sanction_answer_ends_when_its_case_grows() {
+    let app = App::seeded().await;
+    let first = app.get("/v1/sanctions/s-1", LEGAL).await;
+    assert_eq!(first.json()["verdict"], "lawful", "{}", first.text);
+    assert_eq!(app.get("/v1/sanctions/s-1", LEGAL).await.text, first.text);
+    // The sanction revoked: the same id, a changed answer.
+    let e = event(
+        "dk-101:c-0001",
+        "sanction_revoked",
+        "2017-04-20T10:00:00+02:00",
+        r#"{"sanction_id":"s-1","reason":"klage"}"#,
+    );
+    let posted = app.post_json("/v1/events", ADMIN, &format!("[{e}]")).await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let after = app.get("/v1/sanctions/s-1", LEGAL).await.json();
+    assert_eq!(after["revoked"], true, "{after}");
+    // A caseworker of another municipality is still not told it exists, kept or not.
+    assert_eq!(
+        app.get("/v1/sanctions/s-2", LEGAL).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/sanctions/s-2", CASEWORKER).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -26,20 +26,33 @@ sanction=$1 stream=$2
 middle=$(curl -s -H "$auth" "$url/v1/ledger/head" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"] // 2)')
 typical=$(curl -s -H "$auth" "$url/v1/ledger/events?from=$middle&limit=1" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["records"][0]["stream"])')
+# The sanctions of 2017 (a page: up to 10,000) and their cases: for loads spread over many cases.
+curl -s -H "$auth" "$url/v1/sanctions?year=2017" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+with open("sanctions.txt", "w") as f:
+    f.writelines("/v1/sanctions/%s\n" % s["sanction_id"] for s in items)
+with open("cases.txt", "w") as f:
+    f.writelines("/v1/streams/%s\n" % s for s in sorted({s["stream"] for s in items}))'
 run() { # name connections seconds script path
   out=$(wrk -t2 -c"$2" -d"$3"s --latency -s "$root/benches/http/$4" "$url$5" 2>&1)
   rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
   p50=$(echo "$out" | awk '$1=="50%"{print $2}')
   p99=$(echo "$out" | awk '$1=="99%"{print $2}')
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$rps" "$p50" "$p99"
+  bad=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p')
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$rps" "$p50" "$p99" "${bad:-0}"
 }
-echo "| load | clients | requests/s | p50 | p99 |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| load | clients | requests/s | p50 | p99 | not 2xx |"
+echo "| --- | --- | --- | --- | --- | --- |"
 run "GET /v1/ledger/head (baseline: HTTP + token)" 64 10 get.lua /v1/ledger/head
 run "GET /v1/sanctions/$sanction (verdict + explanation)" 64 10 get.lua "/v1/sanctions/$sanction"
 run "GET /v1/streams/$stream (whole case)" 64 10 get.lua "/v1/streams/$stream"
 events=$(curl -s -H "$auth" "$url/v1/streams/$typical" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')
 run "GET /v1/streams/$typical (whole case, $events events)" 64 10 get.lua "/v1/streams/$typical"
+export GARANTI_PATHS="$work/sanctions.txt"
+run "GET /v1/sanctions/{id}, $(wc -l <sanctions.txt) sanctions at random" 64 10 many.lua /
+export GARANTI_PATHS="$work/cases.txt"
+run "GET /v1/streams/{stream}, $(wc -l <cases.txt) cases at random" 64 10 many.lua /
 run "POST /v1/events, one event each, durable" 64 20 append.lua /
 run "POST /v1/events, one event each, durable" 128 15 append.lua /
 curl -s "$url/metrics" | grep -E '^garanti_commit_(requests|duration_seconds)_(sum|count) '

@@ -60,6 +60,10 @@ pub struct Projection {
     /// `dk.followup.standard_wording` without
     /// walking every case of its municipality.
     wording: Option<WordingIndex>,
+    /// Follow-ups (opfølgningssamtaler) folded per municipality. `dk.followup.standard_wording`
+    /// compares a case's follow-ups with its municipality's, so this count is part of what a case's
+    /// judgement depends on (`judgement_version`).
+    followups: HashMap<Box<str>, u64>,
 }
 
 /// (municipality, normalised assessment) -> the follow-ups with that wording.
@@ -82,6 +86,15 @@ impl Projection {
     /// replay of millions of events keeps it once per stream.
     pub fn apply(&mut self, stream: &Arc<str>, fact: Fact) {
         self.facts += 1;
+        if let EventData::FollowupHeld { .. } = &fact.data {
+            let municipality = municipality_of(stream);
+            match self.followups.get_mut(municipality) {
+                Some(n) => *n += 1,
+                None => {
+                    self.followups.insert(municipality.into(), 1);
+                }
+            }
+        }
         if let Some(index) = &mut self.wording {
             Self::index_wording(index, stream, &fact);
         }
@@ -165,6 +178,20 @@ impl Projection {
             });
         }
         self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
+        self.followups.clear();
+        for (id, s) in &self.streams {
+            let held = s
+                .facts
+                .iter()
+                .filter(|f| matches!(f.data, EventData::FollowupHeld { .. }))
+                .count() as u64;
+            if held > 0 {
+                *self
+                    .followups
+                    .entry(municipality_of(id).into())
+                    .or_default() += held;
+            }
+        }
     }
 
     /// The follow-ups of a municipality whose assessment normalises to `wording`; None when the
@@ -186,6 +213,26 @@ impl Projection {
     /// Whether `wording_uses` answers.
     pub fn has_wording_index(&self) -> bool {
         self.wording.is_some()
+    }
+
+    /// What the judgement of one case (its verdicts and findings, at a given time) depends on
+    /// besides the time: its own facts and, if it has follow-ups, its municipality's follow-ups.
+    /// Both only grow, so an unchanged pair means an unchanged judgement; None for a stream
+    /// without facts.
+    pub fn judgement_version(&self, stream: &str) -> Option<(usize, u64)> {
+        let facts = &self.streams.get(stream)?.facts;
+        let has_followups = facts
+            .iter()
+            .any(|f| matches!(f.data, EventData::FollowupHeld { .. }));
+        let followups = match has_followups {
+            true => self
+                .followups
+                .get(municipality_of(stream))
+                .copied()
+                .unwrap_or(0),
+            false => 0,
+        };
+        Some((facts.len(), followups))
     }
 
     /// How many streams have facts.

@@ -132,3 +132,160 @@ fn a_municipality_cut_out_of_a_projection_is_judged_as_if_alone() {
     assert_eq!(cut, alone);
     assert!(cut.stream_count() > 10 && cut.stream_count() < projection.stream_count());
 }
+
+/// Everything a case's answer says that depends on the time of evaluation.
+fn judgement(
+    projection: &Projection,
+    params: &Params,
+    stream: &str,
+    now: i64,
+) -> (Vec<projections::Finding>, Vec<projections::SanctionVerdict>) {
+    let eval = Evaluation {
+        params,
+        as_of: None,
+        now,
+    };
+    let scope = Scope {
+        year: None,
+        stream: Some(stream),
+    };
+    (
+        eval.findings(projection, scope),
+        eval.sanctions(projection, scope),
+    )
+}
+
+#[test]
+fn a_case_is_judged_the_same_until_judged_until() {
+    let mut projection = demo_projection(60);
+    projection.index_wordings();
+    let params = Params::default();
+    let cal = &params.calendar;
+    let (mut windows, mut changes_at_the_bound) = (0, 0);
+    for (i, (id, facts)) in projection.streams().enumerate() {
+        // Times of evaluation around what the rules turn on: just before events, at the ends of
+        // days, at year ends, and some hours into a day.
+        let mut times: Vec<i64> = facts
+            .facts
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| (k + i) % 5 == 0)
+            .flat_map(|(_, f)| {
+                let day = cal.date(f.effective_at);
+                [
+                    f.effective_at - 1,
+                    projections::time::last_instant_of(cal, day) - 1,
+                    cal.end_of(day) + 3_600_000_000_000 * (i as i64 % 24),
+                ]
+            })
+            .collect();
+        times.push(cal.end_of_year(2017) - 1);
+        times.push(cal.end_of_year(2018) - 2);
+        for t0 in times {
+            let until = Evaluation {
+                params: &params,
+                as_of: None,
+                now: t0,
+            }
+            .judged_until(&projection, id);
+            assert!(until > t0, "{id} at {t0}: judged until {until}");
+            assert!(
+                until <= cal.end_of(cal.date(t0)),
+                "{id} at {t0}: a bound past the day's end ({until})"
+            );
+            let at_t0 = judgement(&projection, &params, id, t0);
+            for t in [t0 + 1, t0 + (until - t0) / 2, until - 1]
+                .into_iter()
+                .filter(|t| *t < until)
+            {
+                assert_eq!(
+                    judgement(&projection, &params, id, t),
+                    at_t0,
+                    "{id}: judged at {t0}, said to hold until {until}, but not at {t}"
+                );
+            }
+            windows += 1;
+            if judgement(&projection, &params, id, until) != at_t0 {
+                changes_at_the_bound += 1;
+            }
+        }
+    }
+    // The bound is not merely safe: at some of them the judgement does change, so a bound even
+    // one nanosecond later would have been wrong there.
+    assert!(windows > 1000, "{windows} windows");
+    assert!(
+        changes_at_the_bound >= 20,
+        "{changes_at_the_bound} of {windows} windows end at a change"
+    );
+}
+
+#[test]
+fn an_as_of_before_now_is_judged_the_same_forever() {
+    let projection = demo_projection(20);
+    let params = Params::default();
+    let t = |s: &str| ledger::Timestamp::parse_rfc3339(s).unwrap().unix_nanos;
+    let (id, _) = projection.streams().next().unwrap();
+    let eval = |as_of| Evaluation {
+        params: &params,
+        as_of,
+        now: t("2017-12-31T22:59:59.999Z"),
+    };
+    assert_eq!(
+        eval(Some(t("2017-06-01T00:00:00Z"))).judged_until(&projection, id),
+        i64::MAX
+    );
+    // An as-of after now leaves now as the time of evaluation.
+    assert!(eval(Some(t("2019-01-01T00:00:00Z"))).judged_until(&projection, id) < i64::MAX);
+}
+
+#[test]
+fn a_judgement_version_moves_with_the_case_and_its_municipalitys_follow_ups() {
+    use projections::fact::municipality_of;
+    let projection = demo_projection(40);
+    let held = |f: &Fact| matches!(f.data, projections::EventData::FollowupHeld { .. });
+    let (id, facts) = projection
+        .streams()
+        .find(|(_, f)| f.facts.iter().any(held))
+        .unwrap();
+    let (len, followups) = projection.judgement_version(id).unwrap();
+    assert_eq!(len, facts.facts.len());
+    assert!(followups > 1, "the demo holds follow-ups");
+    let same_municipality = |s: &str| municipality_of(s) == municipality_of(id);
+    let neighbour = projection
+        .streams()
+        .map(|(s, _)| s.clone())
+        .find(|s| s != id && same_municipality(s))
+        .unwrap();
+    let elsewhere = projection
+        .streams()
+        .map(|(s, _)| s.clone())
+        .find(|s| !same_municipality(s))
+        .unwrap();
+    // A case of the same municipality without follow-ups: no wording of it to compare.
+    let without = projection
+        .streams()
+        .find(|(s, f)| same_municipality(s) && !f.facts.iter().any(held))
+        .map(|(s, f)| (s.clone(), f.facts.len()))
+        .unwrap();
+    let followup = facts.facts.iter().find(|f| held(f)).unwrap().clone();
+    let mut grown = projection.clone();
+    // A follow-up in another municipality does not move it; one on a neighbour does.
+    grown.apply(
+        &elsewhere,
+        Fact {
+            seq: 1 << 40,
+            ..followup.clone()
+        },
+    );
+    assert_eq!(grown.judgement_version(id), Some((len, followups)));
+    grown.apply(
+        &neighbour,
+        Fact {
+            seq: (1 << 40) + 1,
+            ..followup
+        },
+    );
+    assert_eq!(grown.judgement_version(id), Some((len, followups + 1)));
+    assert_eq!(grown.judgement_version(&without.0), Some((without.1, 0)));
+    assert_eq!(projection.judgement_version("dk-999:nobody"), None);
+}

@@ -17,6 +17,7 @@ pub struct ServeArgs<'a> {
     pub max_batch: usize,
     pub request_timeout: u64,
     pub feed_buffer: usize,
+    pub case_cache_mib: usize,
 }
 
 pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
@@ -45,12 +46,15 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
     let started = std::time::Instant::now();
     let config = Config {
         params: ctx.params.clone(),
-        now: ctx.fixed_now,
+        clock: ctx
+            .fixed_now
+            .map_or(api::state::Clock::System, api::state::Clock::at),
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_batch_events: args.max_batch,
             request: Duration::from_secs(args.request_timeout),
             feed_buffer: args.feed_buffer,
+            case_cache_bytes: args.case_cache_mib.saturating_mul(1 << 20),
             ..Limits::default()
         },
     };

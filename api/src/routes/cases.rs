@@ -123,24 +123,93 @@ pub async fn stream(
     let Some((id, facts)) = view.projection.stream_entry(&stream) else {
         return Err(ApiError::NotFound(format!("no events on stream {stream}")));
     };
+    // Judged now (no as_of): the answer holds until the case changes or the clock passes an
+    // instant its judgement turns on, and is kept that long.
+    let judgement = match eval.as_of {
+        None => view.projection.judgement_version(&stream),
+        Some(_) => None,
+    };
+    if let Some(parts) = judgement.and_then(|j| state.cases.answer(id, j, eval.now)) {
+        return Ok(spliced(parts));
+    }
     let cal = &state.params().calendar;
     // The events as of the view's head: records committed after it are not folded yet.
     let head = view.head.map(|h| h.seq);
-    let events =
+    let timeline = state
+        .cases
+        .timeline(id, facts.facts.len(), || -> Result<_, ApiError> {
+            let mut records = state.ledger.stream(&stream)?;
+            records.retain(|r| head.is_some_and(|h| r.seq <= h));
+            serde_json::to_vec(&replay::report::timeline(cal, &records))
+                .map(Bytes::from)
+                .map_err(ApiError::internal)
+        })?;
+    let (before, after) = around_timeline(&eval, &view.projection, &stream)?;
+    if let Some(j) = judgement {
+        let until = eval.judged_until(&view.projection, &stream);
         state
-            .timelines
-            .get_or_render(id, facts.facts.len(), || -> Result<_, ApiError> {
-                let mut records = state.ledger.stream(&stream)?;
-                records.retain(|r| head.is_some_and(|h| r.seq <= h));
-                serde_json::value::to_raw_value(&replay::report::timeline(cal, &records))
-                    .map_err(ApiError::internal)
-            })?;
-    json_bytes(&replay::output::case_with(
-        &eval,
-        &view.projection,
-        &stream,
-        &*events,
-    ))
+            .cases
+            .keep_answer(id, j, until, (before.clone(), after.clone()));
+    }
+    Ok(spliced([before, timeline, after]))
+}
+
+/// A case's answer (`replay::output::case_with`) as it comes before and after its events: the
+/// events, the bulk of it, are rendered once per version of the case and kept, the verdicts and
+/// findings around them judged anew as time goes on.
+fn around_timeline(
+    eval: &Evaluation<'_>,
+    projection: &Projection,
+    stream: &str,
+) -> Result<(Bytes, Bytes), ApiError> {
+    // Rendered with `null` for the events, then cut there: the answer is the serialisation of
+    // the same object, byte for byte (tested).
+    let whole = serde_json::to_vec(&replay::output::case_with(eval, projection, stream, ()))
+        .map_err(ApiError::internal)?;
+    // Fields in alphabetical order: the events come first.
+    let cut = br#"{"events":"#.len();
+    if whole.get(..cut + 4) != Some(br#"{"events":null"#) {
+        return Err(ApiError::internal(
+            "a case's answer is not laid out as expected",
+        ));
+    }
+    let whole = Bytes::from(whole);
+    Ok((whole.slice(..cut), whole.slice(cut + 4..)))
+}
+
+/// A JSON answer sent in parts, as they are kept, with its length known.
+fn spliced(parts: [Bytes; 3]) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        axum::body::Body::new(Parts(parts.into_iter().filter(|p| !p.is_empty()).collect())),
+    )
+        .into_response()
+}
+
+/// A body of a few chunks, sent one after the other (hyper writes them in one vectored write).
+struct Parts(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Parts {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -233,25 +302,38 @@ pub async fn sanction(
     if !principal.may_touch(stream) {
         return Err(missing());
     }
+    let Some((stream, facts)) = view.projection.stream_entry(stream) else {
+        return Err(missing());
+    };
+    // A verdict rests on its stream alone: without as_of, the answer holds until the stream grows.
+    let version = eval.as_of.is_none().then_some(facts.facts.len());
+    if let Some(body) = version.and_then(|v| state.cases.sanction(stream, v, &id)) {
+        return Ok(json_response(body));
+    }
     let verdict = eval
         .sanction_in(&view.projection, Some(stream), &id)
         .ok_or_else(|| ApiError::NotFound(format!("no sanction {id:?} as of that time")))?;
     let cal = &state.params().calendar;
     let described = replay::output::Described::of(cal, &view.projection, &verdict);
-    json_bytes(&described.explain(cal, &verdict))
+    let body = Bytes::from(
+        serde_json::to_vec(&described.explain(cal, &verdict)).map_err(ApiError::internal)?,
+    );
+    if let Some(v) = version {
+        state.cases.keep_sanction(stream, v, &id, body.clone());
+    }
+    Ok(json_response(body))
 }
 
-/// A JSON answer serialised straight to bytes.
-fn json_bytes(value: &impl serde::Serialize) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(value).map_err(ApiError::internal)?;
-    Ok((
+/// A JSON answer already serialised.
+fn json_response(body: Bytes) -> Response {
+    (
         [(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         )],
-        bytes,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The absence an intended sanction would rest on, if it is not in the ledger yet.

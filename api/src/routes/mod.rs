@@ -232,7 +232,7 @@ mod tests {
         let ledger = std::sync::Arc::new(ledger::Ledger::open(dir.path(), None).unwrap());
         let config = Config {
             params: projections::Params::default(),
-            now: None,
+            clock: crate::state::Clock::System,
             limits: Limits::default(),
         };
         let state = AppState::open(ledger, crate::Tokens::default(), config, &mut |_| {}).unwrap();

@@ -95,7 +95,7 @@ impl App {
         let ledger = Arc::new(ledger::Ledger::open(dir.path(), None).unwrap());
         let config = Config {
             params: projections::Params::default(),
-            now: Some(now()),
+            clock: api::state::Clock::at(now()),
             limits,
         };
         let state = AppState::open(ledger, tokens(), config, &mut |_| {}).unwrap();

@@ -86,6 +86,21 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
         }
     }
 
+    // Each offer's grants, starts and ends, in stream order, gathered once: every publication
+    // asks about each offer it lists.
+    let mut offer_facts: Vec<(&str, Vec<&Fact>)> = Vec::new();
+    for f in view.iter() {
+        let (EventData::OfferGranted { offer_id, .. }
+        | EventData::OfferStarted { offer_id }
+        | EventData::OfferEnded { offer_id, .. }) = &f.data
+        else {
+            continue;
+        };
+        match offer_facts.iter_mut().find(|(id, _)| *id == &**offer_id) {
+            Some((_, facts)) => facts.push(f),
+            None => offer_facts.push((offer_id, vec![f])),
+        }
+    }
     let generic: Vec<String> = params.generic_goals.iter().map(|g| normalise(g)).collect();
     for p in plans.publications() {
         let Some(version) = p.version else { continue };
@@ -108,26 +123,25 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
         let pub_date = cal.date(f.effective_at);
         let days = params.at(NEVER_STARTED_DAYS, pub_date);
         for o in version.offers {
-            let of_offer = |g: &&Fact| match &g.data {
-                EventData::OfferGranted { offer_id, .. }
-                | EventData::OfferStarted { offer_id }
-                | EventData::OfferEnded { offer_id, .. } => offer_id == o,
-                _ => false,
-            };
-            let grant = view
+            let of_offer = offer_facts
                 .iter()
-                .filter(of_offer)
+                .find(|(id, _)| *id == &**o)
+                .map_or(&[][..], |(_, facts)| &facts[..]);
+            // The latest grant by the publication.
+            let grant = of_offer
+                .iter()
+                .copied()
+                .rev()
                 .filter(|g| g.effective_at <= f.effective_at)
-                .filter_map(|g| match &g.data {
+                .find_map(|g| match &g.data {
                     EventData::OfferGranted {
                         planned_start,
                         planned_end,
                         ..
                     } => Some((g, *planned_start, *planned_end)),
                     _ => None,
-                })
-                .last();
-            let first_end = view.iter().filter(of_offer).find(|g| {
+                });
+            let first_end = of_offer.iter().copied().find(|g| {
                 matches!(g.data, EventData::OfferEnded { .. }) && g.effective_at <= f.effective_at
             });
             let end = match (first_end, grant) {
@@ -147,10 +161,10 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
                     )
                 }),
             ));
-            let started_before = view.iter().filter(of_offer).any(|g| {
+            let started_before = of_offer.iter().any(|g| {
                 matches!(g.data, EventData::OfferStarted { .. }) && g.effective_at < f.effective_at
             });
-            let cancelled = view.iter().filter(of_offer).find(|g| {
+            let cancelled = of_offer.iter().copied().find(|g| {
                 matches!(
                     g.data,
                     EventData::OfferEnded {

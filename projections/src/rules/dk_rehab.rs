@@ -151,7 +151,10 @@ pub fn standard_wording_of(
         let norm = normalise(assessment);
         let key = (!norm.is_empty()).then_some(norm);
         let others = key.as_ref().map_or(0, |k| {
-            let streams: BTreeSet<&str> = proj
+            // The uses come sorted by stream: count the changes of stream instead of collecting.
+            let mut last: Option<&str> = None;
+            let mut streams = 0;
+            for u in proj
                 .wording_uses(view.municipality(), k)
                 .into_iter()
                 .flatten()
@@ -161,9 +164,13 @@ pub fn standard_wording_of(
                         && as_of.is_none_or(|t| u.recorded <= t)
                         && &*u.stream != view.id
                 })
-                .map(|u| &*u.stream)
-                .collect();
-            streams.len()
+            {
+                if last != Some(&*u.stream) {
+                    streams += 1;
+                    last = Some(&*u.stream);
+                }
+            }
+            streams
         });
         out.push(wording_case(view, f, key.as_deref(), others, params));
     }

@@ -359,6 +359,37 @@ impl<'p> Evaluation<'p> {
         }
     }
 
+    /// The first instant after the time of evaluation at which the judgement of `stream` (its
+    /// sanction verdicts, cases and findings) can differ from the judgement at that time, as long
+    /// as no event is added (`Projection::judgement_version` unchanged): the judgement is the same
+    /// for every `now` in `[now, judged_until)`. `Instant::MAX` when it no longer depends on
+    /// `now` (an as-of time before it).
+    ///
+    /// Why this is enough: every comparison of the rules with the time of evaluation is against the
+    /// start of a day (a case's date has begun, a deadline day or a year has ended) or the instant
+    /// of one of the stream's own events (where findings about events are placed); sanction
+    /// verdicts do not depend on it at all. A new rule that compares with another kind of instant
+    /// must add it here; `replay/tests/one_case.rs` checks the bound on every case of a demo.
+    pub fn judged_until(&self, proj: &Projection, stream: &str) -> Instant {
+        if self.as_of.is_some_and(|t| t <= self.now) {
+            return Instant::MAX;
+        }
+        let at = self.now;
+        let cal = &self.params.calendar;
+        let today = cal.date(at);
+        let day = [cal.start_of(today), cal.end_of(today)]
+            .into_iter()
+            .filter(|t| *t > at)
+            .min()
+            .unwrap_or(Instant::MAX);
+        let event = proj.stream(stream).and_then(|facts| {
+            // Stream order is effective_at order: the first one after `at`.
+            let i = facts.facts.partition_point(|f| f.effective_at <= at);
+            facts.facts.get(i).map(|f| f.effective_at)
+        });
+        event.map_or(day, |e| e.min(day))
+    }
+
     /// Every case in the scope, sorted by stream, date and rule.
     pub fn cases(&self, proj: &Projection, scope: Scope<'_>) -> Vec<Case> {
         let mut out = Vec::new();

@@ -227,6 +227,9 @@ impl CachedCase {
 pub struct CaseCache {
     cases: std::sync::Mutex<Cases>,
     max_bytes: usize,
+    /// Answers given from what was kept, and answers that had to be judged (no `as_of`).
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -240,6 +243,8 @@ impl CaseCache {
         CaseCache {
             cases: std::sync::Mutex::new(Cases::default()),
             max_bytes,
+            hits: std::sync::atomic::AtomicU64::new(0),
+            misses: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -321,12 +326,28 @@ impl CaseCache {
     /// The kept answer about `stream`, if it holds for `judgement` at `now`: what comes before
     /// the timeline, the timeline, what comes after.
     pub fn answer(&self, stream: &str, judgement: (usize, u64), now: i64) -> Option<[Bytes; 3]> {
-        self.read(stream, judgement.0, |c| {
+        let kept = self.read(stream, judgement.0, |c| {
             let a = c.answer.as_ref()?;
             let timeline = c.timeline.clone()?;
             (a.judgement == judgement && now < a.until)
                 .then(|| [a.around.0.clone(), timeline, a.around.1.clone()])
-        })
+        });
+        self.count(kept.is_some());
+        kept
+    }
+
+    fn count(&self, hit: bool) {
+        match hit {
+            true => self.hits.fetch_add(1, Relaxed),
+            false => self.misses.fetch_add(1, Relaxed),
+        };
+    }
+
+    /// The cache's lines of `/metrics` (Prometheus text format).
+    pub fn write_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "# HELP garanti_case_cache_bytes Bytes of cases kept for the next read.\n# TYPE garanti_case_cache_bytes gauge\ngaranti_case_cache_bytes {}", self.bytes());
+        let _ = writeln!(out, "# HELP garanti_case_answers_total Answers about a case or sanction (without as_of), by whether they were kept or judged.\n# TYPE garanti_case_answers_total counter\ngaranti_case_answers_total{{from=\"kept\"}} {}\ngaranti_case_answers_total{{from=\"judged\"}} {}", self.hits.load(Relaxed), self.misses.load(Relaxed));
     }
 
     /// Keeps the answer about `stream` judged at `judgement`, right until `until`: what comes
@@ -349,12 +370,14 @@ impl CaseCache {
 
     /// The kept answer about sanction `id` of `stream`, if the stream still has `version` events.
     pub fn sanction(&self, stream: &str, version: usize, id: &str) -> Option<Bytes> {
-        self.read(stream, version, |c| {
+        let kept = self.read(stream, version, |c| {
             c.sanctions
                 .iter()
                 .find(|(s, _)| &**s == id)
                 .map(|(_, b)| b.clone())
-        })
+        });
+        self.count(kept.is_some());
+        kept
     }
 
     /// Keeps the answer about sanction `id` of `stream` at `version` events.

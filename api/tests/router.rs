@@ -1143,6 +1143,13 @@ async fn a_kept_sanction_answer_ends_when_its_case_grows() {
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
     let after = app.get("/v1/sanctions/s-1", LEGAL).await.json();
     assert_eq!(after["revoked"], true, "{after}");
+    // Judged twice, kept once; operators see it.
+    let metrics = app.get("/metrics", ADMIN).await.text;
+    assert!(
+        metrics.contains("garanti_case_answers_total{from=\"kept\"} 1\n")
+            && metrics.contains("garanti_case_answers_total{from=\"judged\"} 2\n"),
+        "{metrics}"
+    );
     // A caseworker of another municipality is still not told it exists, kept or not.
     assert_eq!(
         app.get("/v1/sanctions/s-2", LEGAL).await.status,

@@ -189,22 +189,33 @@ fn parse_expected_header(headers: &HeaderMap) -> Result<Vec<(String, u64)>, ApiE
         .collect()
 }
 
-/// The first string in `value` longer than `max` characters, as a pointer below `base`.
+/// The first string in `value` longer than `max` characters, as a pointer below `base`, with its
+/// length in characters.
 fn long_string(value: &Value, max: usize, base: &str) -> Option<(String, usize)> {
+    let mut path = Vec::new();
+    let chars = long_string_path(value, max, &mut path)?;
+    let mut pointer = base.to_owned();
+    // Built from the innermost key out: only for a string found, not for every field looked at.
+    for segment in path.iter().rev() {
+        pointer.push('/');
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    }
+    Some((pointer, chars))
+}
+
+/// `long_string`'s search: the keys and indexes leading to the string, innermost first.
+fn long_string_path(value: &Value, max: usize, path: &mut Vec<String>) -> Option<usize> {
     match value {
-        Value::String(s) if s.len() > max && s.chars().count() > max => {
-            Some((base.to_owned(), s.chars().count()))
-        }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| long_string(v, max, &format!("{base}/{i}"))),
+        Value::String(s) if s.len() > max && s.chars().count() > max => Some(s.chars().count()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let chars = long_string_path(v, max, path)?;
+            path.push(i.to_string());
+            Some(chars)
+        }),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            long_string(
-                v,
-                max,
-                &format!("{base}/{}", k.replace('~', "~0").replace('/', "~1")),
-            )
+            let chars = long_string_path(v, max, path)?;
+            path.push(k.clone());
+            Some(chars)
         }),
         _ => None,
     }
@@ -518,5 +529,22 @@ pub async fn append(
                 AppendError::Storage(m) => Err(ApiError::internal(format!("append failed: {m}"))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_string_is_found_with_its_json_pointer() {
+        let v: Value = serde_json::json!({"short": "ok", "a/b": [1, {"c~d": "xxxxx"}]});
+        assert_eq!(
+            long_string(&v, 4, "/3/data"),
+            Some(("/3/data/a~1b/1/c~0d".to_owned(), 5))
+        );
+        assert_eq!(long_string(&v, 5, "/3/data"), None);
+        // Characters, not bytes.
+        assert_eq!(long_string(&serde_json::json!("æøå"), 3, ""), None);
     }
 }

@@ -45,7 +45,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        {
+            let mut text = state.metrics.render();
+            state.cases.write_metrics(&mut text);
+            text
+        },
     )
         .into_response()
 }

@@ -27,10 +27,15 @@ impl Fact {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamFacts {
     pub facts: Vec<Fact>,
+    /// How many of them are follow-ups (`judgement_version` asks on every case query).
+    followups: usize,
 }
 
 impl StreamFacts {
     fn insert(&mut self, fact: Fact) {
+        if let EventData::FollowupHeld { .. } = fact.data {
+            self.followups += 1;
+        }
         // Facts mostly arrive in order: append, else insert at their place.
         match self.facts.last() {
             Some(last) if last.order_key() > fact.order_key() => {
@@ -180,16 +185,11 @@ impl Projection {
         self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
         self.followups.clear();
         for (id, s) in &self.streams {
-            let held = s
-                .facts
-                .iter()
-                .filter(|f| matches!(f.data, EventData::FollowupHeld { .. }))
-                .count() as u64;
-            if held > 0 {
+            if s.followups > 0 {
                 *self
                     .followups
                     .entry(municipality_of(id).into())
-                    .or_default() += held;
+                    .or_default() += s.followups as u64;
             }
         }
     }
@@ -220,11 +220,8 @@ impl Projection {
     /// Both only grow, so an unchanged pair means an unchanged judgement; None for a stream
     /// without facts.
     pub fn judgement_version(&self, stream: &str) -> Option<(usize, u64)> {
-        let facts = &self.streams.get(stream)?.facts;
-        let has_followups = facts
-            .iter()
-            .any(|f| matches!(f.data, EventData::FollowupHeld { .. }));
-        let followups = match has_followups {
+        let s = self.streams.get(stream)?;
+        let followups = match s.followups > 0 {
             true => self
                 .followups
                 .get(municipality_of(stream))
@@ -232,7 +229,7 @@ impl Projection {
                 .unwrap_or(0),
             false => 0,
         };
-        Some((facts.len(), followups))
+        Some((s.facts.len(), followups))
     }
 
     /// How many streams have facts.

@@ -223,7 +223,7 @@ impl CachedCase {
 /// Recently read cases: their rendered events, and whole answers while they hold. Rendering a
 /// case's events reads the log, and judging it walks its facts with every rule: a caseworker
 /// system polling a case, or many people reading the same sanction, should not pay that each
-/// time. Bounded: past `max_bytes`, every other case is let go.
+/// time. Bounded: past `max_bytes`, other cases are let go until a quarter of it is free.
 pub struct CaseCache {
     cases: std::sync::Mutex<Cases>,
     max_bytes: usize,

@@ -179,14 +179,9 @@ fn around_timeline(
 
 /// A JSON answer sent in parts, as they are kept, with its length known.
 fn spliced(parts: [Bytes; 3]) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        axum::body::Body::new(Parts(parts.into_iter().filter(|p| !p.is_empty()).collect())),
-    )
-        .into_response()
+    json_response(axum::body::Body::new(Parts(
+        parts.into_iter().filter(|p| !p.is_empty()).collect(),
+    )))
 }
 
 /// A body of a few chunks, sent one after the other (hyper writes them in one vectored write).
@@ -325,13 +320,13 @@ pub async fn sanction(
 }
 
 /// A JSON answer already serialised.
-fn json_response(body: Bytes) -> Response {
+fn json_response(body: impl Into<axum::body::Body>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         )],
-        body,
+        body.into(),
     )
         .into_response()
 }

@@ -4,8 +4,9 @@
 //! tokens with roles.
 //!
 //! It never writes to storage except through `ledger::Ledger` (one writer, `ledger::group`), never
-//! judges a fact itself (that is `projections`), never re-reads the log to answer a question about cases,
-//! and never leaks internal detail (paths, panics, storage errors) in a response: those are
+//! judges a fact itself (that is `projections`), never walks the log to answer a question about
+//! cases (a case's timeline reads that case's records, once per version of the case), and never
+//! leaks internal detail (paths, panics, storage errors) in a response: those are
 //! logged with the request id, which the response carries.
 
 pub mod auth;

@@ -113,6 +113,14 @@ impl Default for Metrics {
     }
 }
 
+/// One counter in the Prometheus text format.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
+
 impl Metrics {
     /// Records one answered request: its route template (never the raw path, which would make a
     /// series per stream id), method, status and time.
@@ -140,42 +148,40 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
-        };
-        counter(
-            &mut out,
-            "garanti_append_requests_total",
-            "Append requests received.",
-            self.append_requests.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "garanti_appended_events_total",
-            "Events appended durably.",
-            self.appended_events.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "garanti_append_refused_total",
-            "Append requests refused (nothing written).",
-            self.append_refused.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "garanti_idempotent_replays_total",
-            "Retried appends answered from their first answer.",
-            self.idempotent_replays.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "garanti_commits_total",
-            "Durable commits of the writer.",
-            self.commits.load(Relaxed),
-        );
+        for (name, help, v) in [
+            (
+                "garanti_append_requests_total",
+                "Append requests received.",
+                &self.append_requests,
+            ),
+            (
+                "garanti_appended_events_total",
+                "Events appended durably.",
+                &self.appended_events,
+            ),
+            (
+                "garanti_append_refused_total",
+                "Append requests refused (nothing written).",
+                &self.append_refused,
+            ),
+            (
+                "garanti_idempotent_replays_total",
+                "Retried appends answered from their first answer.",
+                &self.idempotent_replays,
+            ),
+            (
+                "garanti_commits_total",
+                "Durable commits of the writer.",
+                &self.commits,
+            ),
+            (
+                "garanti_feed_lagged_total",
+                "Feed clients told to resume because they fell behind.",
+                &self.feed_lagged,
+            ),
+        ] {
+            counter(&mut out, name, help, v.load(Relaxed));
+        }
         for (name, help, h) in [
             (
                 "garanti_commit_events",
@@ -203,12 +209,6 @@ impl Metrics {
         };
         let _ = writeln!(out, "# HELP garanti_head_seq Seq of the chain head (-1: empty ledger).\n# TYPE garanti_head_seq gauge\ngaranti_head_seq {head}");
         let _ = writeln!(out, "# HELP garanti_feed_subscribers Open feed connections.\n# TYPE garanti_feed_subscribers gauge\ngaranti_feed_subscribers {}", self.feed_subscribers.load(Relaxed));
-        counter(
-            &mut out,
-            "garanti_feed_lagged_total",
-            "Feed clients told to resume because they fell behind.",
-            self.feed_lagged.load(Relaxed),
-        );
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes.sort_by(|a, b| (&a.route, &a.method).cmp(&(&b.route, &b.method)));
         let name = "garanti_http_request_duration_seconds";

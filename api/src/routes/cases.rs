@@ -58,23 +58,45 @@ fn check_stream(stream: &str) -> Result<(), ApiError> {
         .map_err(|m| ApiError::validation(format!("stream {m}")))
 }
 
-/// A page of a list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct Page {
-    /// Items to skip (default 0).
-    pub offset: Option<usize>,
-    /// Items to return (default and maximum: the server's page limit, 10,000 unless set).
-    pub limit: Option<usize>,
+/// A page of a list: which items of it to return.
+struct Page {
+    offset: Option<usize>,
+    limit: Option<usize>,
 }
 
-fn page(state: &AppState, p: &Page, items: Vec<Value>) -> Value {
-    let max = state.config.limits.max_page;
+/// `{total, offset, limit, next_offset, items}`: only the page's items are turned into JSON (a
+/// year's list has a hundred thousand verdicts).
+fn page<T>(max: usize, p: &Page, items: &[T], to_json: impl Fn(&T) -> Value) -> Value {
     let limit = p.limit.unwrap_or(max).min(max);
     let offset = p.offset.unwrap_or(0);
     let total = items.len();
     let next = (offset + limit < total).then_some(offset + limit);
-    let items: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let items: Vec<Value> = items.iter().skip(offset).take(limit).map(to_json).collect();
     json!({"total": total, "offset": offset, "limit": limit, "next_offset": next, "items": items})
+}
+
+/// A page of a list about the cases a request may read (one case, or all — a caseworker's cut to
+/// its municipality), judged as of `as_of`: `items` makes the whole list, `to_json` renders an item.
+async fn list<T: 'static>(
+    state: &AppState,
+    principal: &Principal,
+    (stream, as_of_text, page_of): (Option<String>, Option<&str>, Page),
+    items: impl FnOnce(&Evaluation<'_>, &Projection, Option<&str>) -> Vec<T> + Send + 'static,
+    to_json: fn(&projections::time::Calendar, &T) -> Value,
+) -> Result<Json<Value>, ApiError> {
+    read_scope(principal, stream.as_deref())?;
+    let as_of = as_of(as_of_text)?;
+    let one = stream.clone();
+    let value = on_projection(state, principal, one.as_deref(), move |state, proj| {
+        let eval = evaluation(state, as_of);
+        let cal = &state.params().calendar;
+        let all = items(&eval, proj, stream.as_deref());
+        Ok(page(state.config.limits.max_page, &page_of, &all, |t| {
+            to_json(cal, t)
+        }))
+    })
+    .await?;
+    Ok(Json(value))
 }
 
 /// The projection a list works on: the live one for one stream (short), else a snapshot (so a
@@ -230,7 +252,6 @@ pub async fn sanctions(
     principal: Principal,
     Query(q): Query<SanctionsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    read_scope(&principal, q.stream.as_deref())?;
     let lawful = match q.verdict.as_deref() {
         None => None,
         Some("lawful") => Some(true),
@@ -241,38 +262,23 @@ pub async fn sanctions(
             )))
         }
     };
-    let as_of = as_of(q.as_of.as_deref())?;
-    let stream = q.stream.clone();
-    let items = on_projection(
+    let year = q.year;
+    let page_of = Page {
+        offset: q.offset,
+        limit: q.limit,
+    };
+    list(
         &state,
         &principal,
-        q.stream.as_deref(),
-        move |state, proj| {
-            let eval = evaluation(state, as_of);
-            let cal = &state.params().calendar;
-            Ok(eval
-                .sanctions(
-                    proj,
-                    Scope {
-                        year: q.year,
-                        stream: stream.as_deref(),
-                    },
-                )
-                .iter()
-                .filter(|s| lawful.is_none_or(|l| s.lawful == l))
-                .map(|s| sanction_json(cal, s))
-                .collect::<Vec<_>>())
+        (q.stream, q.as_of.as_deref(), page_of),
+        move |eval, proj, stream| {
+            let mut all = eval.sanctions(proj, Scope { year, stream });
+            all.retain(|s| lawful.is_none_or(|l| s.lawful == l));
+            all
         },
+        sanction_json,
     )
-    .await?;
-    Ok(Json(page(
-        &state,
-        &Page {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        items,
-    )))
+    .await
 }
 
 /// `GET /v1/sanctions/{id}`
@@ -488,44 +494,28 @@ pub async fn findings(
     principal: Principal,
     Query(q): Query<FindingsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    read_scope(&principal, q.stream.as_deref())?;
     if let Some(code) = &q.rule {
         catalogue::finding_rule(code).map_err(|m| {
             ApiError::validation(format!("rule {m} (sanction verdicts: /v1/sanctions)"))
         })?;
     }
-    let as_of = as_of(q.as_of.as_deref())?;
-    let stream = q.stream.clone();
-    let items = on_projection(
+    let (year, rule) = (q.year, q.rule);
+    let page_of = Page {
+        offset: q.offset,
+        limit: q.limit,
+    };
+    list(
         &state,
         &principal,
-        q.stream.as_deref(),
-        move |state, proj| {
-            let eval = evaluation(state, as_of);
-            let cal = &state.params().calendar;
-            Ok(eval
-                .findings(
-                    proj,
-                    Scope {
-                        year: q.year,
-                        stream: stream.as_deref(),
-                    },
-                )
-                .iter()
-                .filter(|f| q.rule.as_deref().is_none_or(|r| r == f.rule))
-                .map(|f| finding_json(cal, f))
-                .collect::<Vec<_>>())
+        (q.stream, q.as_of.as_deref(), page_of),
+        move |eval, proj, stream| {
+            let mut all = eval.findings(proj, Scope { year, stream });
+            all.retain(|f| rule.as_deref().is_none_or(|r| r == f.rule));
+            all
         },
+        finding_json,
     )
-    .await?;
-    Ok(Json(page(
-        &state,
-        &Page {
-            offset: q.offset,
-            limit: q.limit,
-        },
-        items,
-    )))
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -589,4 +579,34 @@ pub async fn rules(
         None => state.params().calendar.date(state.now()),
     };
     Ok(Json(replay::output::rules_json(state.params(), date)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_renders_only_its_items_and_says_where_the_next_begins() {
+        let items: Vec<u32> = (0..10).collect();
+        let rendered = std::cell::Cell::new(0);
+        let render = |n: &u32| {
+            rendered.set(rendered.get() + 1);
+            json!(n)
+        };
+        let p = |offset, limit| Page { offset, limit };
+        let first = page(4, &p(None, None), &items, render);
+        assert_eq!(
+            first,
+            json!({"total": 10, "offset": 0, "limit": 4, "next_offset": 4, "items": [0, 1, 2, 3]})
+        );
+        assert_eq!(rendered.get(), 4);
+        // A limit above the server's is cut to it; the last page has no next.
+        let last = page(4, &p(Some(8), Some(100)), &items, render);
+        assert_eq!(last["limit"], 4);
+        assert_eq!(last["items"], json!([8, 9]));
+        assert_eq!(last["next_offset"], Value::Null);
+        let past = page(4, &p(Some(20), Some(2)), &items, render);
+        assert_eq!(past["items"], json!([]));
+        assert_eq!(rendered.get(), 6);
+    }
 }

@@ -86,6 +86,24 @@ pub fn followup_cases(view: &StreamView<'_>, params: &Params, out: &mut Vec<Case
     }
 }
 
+/// The follow-ups of a stream with `effective_at` in `[from, to)`, each with its normalised
+/// assessment (None if it says nothing): what standard wording compares.
+fn wordings<'a>(
+    view: &StreamView<'a>,
+    from: Instant,
+    to: Instant,
+) -> impl Iterator<Item = (&'a Fact, Option<String>)> {
+    view.iter().filter_map(move |f| match &f.data {
+        EventData::FollowupHeld { assessment, .. }
+            if from <= f.effective_at && f.effective_at < to =>
+        {
+            let norm = normalise(assessment);
+            Some((f, (!norm.is_empty()).then_some(norm)))
+        }
+        _ => None,
+    })
+}
+
 /// `dk.followup.standard_wording` over the follow-ups evaluated together (those with
 /// `effective_at` in `[from, to)`), across the streams of each municipality.
 pub fn standard_wording<'a>(
@@ -99,15 +117,7 @@ pub fn standard_wording<'a>(
     let mut groups: BTreeMap<(&str, String), BTreeSet<&str>> = BTreeMap::new();
     let mut followups: Vec<(&StreamView<'a>, &Fact, Option<String>)> = Vec::new();
     for view in views {
-        for f in view.iter() {
-            let EventData::FollowupHeld { assessment, .. } = &f.data else {
-                continue;
-            };
-            if f.effective_at < from || f.effective_at >= to {
-                continue;
-            }
-            let norm = normalise(assessment);
-            let key = (!norm.is_empty()).then_some(norm);
+        for (f, key) in wordings(view, from, to) {
             if let Some(k) = &key {
                 groups
                     .entry((view.municipality(), k.clone()))
@@ -141,15 +151,7 @@ pub fn standard_wording_of(
     to: Instant,
     out: &mut Vec<Case>,
 ) {
-    for f in view.iter() {
-        let EventData::FollowupHeld { assessment, .. } = &f.data else {
-            continue;
-        };
-        if f.effective_at < from || f.effective_at >= to {
-            continue;
-        }
-        let norm = normalise(assessment);
-        let key = (!norm.is_empty()).then_some(norm);
+    for (f, key) in wordings(view, from, to) {
         let others = key.as_ref().map_or(0, |k| {
             // The uses come sorted by stream: count the changes of stream instead of collecting.
             let mut last: Option<&str> = None;

@@ -1,17 +1,19 @@
 //! The ledger: a data directory, one writer, appends that are all-or-nothing and durable before they
 //! are acknowledged, and reads by seq, by stream and of the head.
 
+use crate::datadir::{self, Acknowledged, HeadFile};
 use crate::record::{
     seal, Hash, Head, NewEvent, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH,
 };
-use crate::storage::{self, Backend, CommitBatch, PendingRecord, RawRecord, Storage, StoreError};
+use crate::storage::{
+    self, Backend, CommitBatch, OpenMode, PendingRecord, RawRecord, Storage, StoreError,
+};
 use crate::verify::{ChainChecker, ChainFault, FaultKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
-/// The file in a data directory that says which backend and record format made it.
-pub const MARKER_FILE: &str = "garanti-store.toml";
+pub use crate::datadir::{Access, MARKER_FILE};
 
 /// A condition one event of a batch puts on the ledger's unique keys. The domain says which keys
 /// an event claims or needs (e.g. a sanction id); the ledger checks them atomically with the append,
@@ -70,6 +72,9 @@ pub enum AppendError {
         field: String,
         message: String,
     },
+    /// The disk is full: nothing of the batch was written; retry once there is room.
+    #[error("the disk is full ({0}); nothing was written: retry once there is room")]
+    StorageFull(String),
     #[error("{0}")]
     Storage(String),
 }
@@ -83,6 +88,9 @@ pub enum LedgerError {
     DataDir { dir: PathBuf, message: String },
     #[error("record seq {seq} is damaged: {message}; run `garanti verify`")]
     Damaged { seq: u64, message: String },
+    /// The store is smaller than, or different from, what the ledger acknowledged.
+    #[error("data directory {dir}: {message}: the store was rolled back or replaced. Nothing was changed. Restore the whole data directory (the store, {MARKER} and {HEAD} together) from one backup, or find the store that was acknowledged", MARKER = datadir::MARKER_FILE, HEAD = datadir::HEAD_FILE)]
+    RolledBack { dir: PathBuf, message: String },
 }
 
 /// The outcome of walking the whole chain.
@@ -94,135 +102,396 @@ pub enum Verdict {
     Broken(ChainFault),
 }
 
+/// Whether the store takes writes, as the last commit (or probe) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// The disk was full at the last write.
+    Full(String),
+    /// The last write failed otherwise, or the store could not be reopened after it.
+    Failing(String),
+}
+
 pub struct Ledger {
     dir: PathBuf,
-    storage: Box<dyn Storage>,
+    backend: Backend,
+    read_only: bool,
+    /// The store. Replaced (under the writer lock, then this lock) when it is reopened after a
+    /// failed commit, so that nothing the failed commit left in the backend's memory is read.
+    storage: RwLock<Box<dyn Storage>>,
     /// The writer lock, holding the head: appends are serialised here.
-    writer: Mutex<Option<Head>>,
+    writer: Mutex<Writer>,
+    /// Set from a failed commit until a commit or probe succeeds.
+    health: Mutex<Health>,
 }
 
-/// What a creation of a data directory that was interrupted before its marker can leave.
-const UNFINISHED_CREATION: [&str; 3] = ["ledger.redb", "ledger.sled", "garanti-store.toml.tmp"];
-
-/// Writes the marker atomically (a whole file or none) and durably.
-fn write_marker(dir: &Path, backend: Backend) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let marker = format!(
-        "# Made by garanti; do not edit.\nbackend = \"{backend}\"\nrecord_format = {}\n",
-        crate::record::RECORD_FORMAT
-    );
-    let tmp = dir.join("garanti-store.toml.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(marker.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(MARKER_FILE))?;
-    // The rename itself must survive a crash.
-    std::fs::File::open(dir)?.sync_all()
+/// What the single writer owns.
+struct Writer {
+    head: Option<Head>,
+    /// Where every acknowledged head is recorded outside the store (None when read-only).
+    head_file: Option<HeadFile>,
+    /// The last commit failed: the store is reopened before anything else is written.
+    reopen: bool,
 }
 
-fn read_marker(dir: &Path) -> Result<Option<(String, String)>, LedgerError> {
-    let path = dir.join(MARKER_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(LedgerError::DataDir {
-                dir: dir.into(),
-                message: format!("cannot read {MARKER_FILE}: {e}"),
-            })
-        }
-    };
-    let field = |name: &str| {
-        text.lines().find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"').to_owned())
-        })
-    };
-    match (field("backend"), field("record_format")) {
-        (Some(b), Some(f)) => Ok(Some((b, f))),
-        _ => Err(LedgerError::DataDir {
-            dir: dir.into(),
-            message: format!("{MARKER_FILE} does not name a backend and record format"),
-        }),
+/// The store, borrowed for reading (see [`Ledger::storage`]).
+pub struct StorageGuard<'a>(RwLockReadGuard<'a, Box<dyn Storage>>);
+
+impl std::ops::Deref for StorageGuard<'_> {
+    type Target = dyn Storage;
+    fn deref(&self) -> &(dyn Storage + 'static) {
+        self.0.as_ref()
+    }
+}
+
+fn data_dir_err(dir: &Path, message: impl Into<String>) -> LedgerError {
+    LedgerError::DataDir {
+        dir: dir.into(),
+        message: message.into(),
+    }
+}
+
+/// The other backend.
+fn other(backend: Backend) -> Backend {
+    match backend {
+        Backend::Redb => Backend::Sled,
+        Backend::Sled => Backend::Redb,
+    }
+}
+
+fn remove_path(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+}
+
+/// What the directory holds, in words, for messages.
+fn found(dir: &Path) -> String {
+    match datadir::entries(dir) {
+        Ok(names) if names.is_empty() => "it is empty".into(),
+        Ok(names) => format!(
+            "it holds {}",
+            names
+                .iter()
+                .map(|n| datadir::describe(&dir.join(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => format!("it cannot be listed: {}", datadir::io_words(&e)),
     }
 }
 
 impl Ledger {
-    /// Opens (or creates) the ledger in `dir`. `backend`: the one asked for, or None for the one the
-    /// directory was made with (redb for a new directory).
+    /// Opens the ledger in `dir`, making it if there is none (`Access::Create`).
     pub fn open(dir: &Path, backend: Option<Backend>) -> Result<Ledger, LedgerError> {
-        let data_dir_err = |message: String| LedgerError::DataDir {
-            dir: dir.into(),
-            message,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| data_dir_err(format!("cannot create it: {e}")))?;
-        let backend = match read_marker(dir)? {
-            Some((made_by, format)) => {
-                let made_by_backend = Backend::parse(&made_by).ok_or_else(|| {
-                    data_dir_err(format!("it was made by an unknown backend {made_by:?}"))
-                })?;
-                if format != crate::record::RECORD_FORMAT.to_string() {
-                    return Err(data_dir_err(format!(
-                        "it holds record format {format}; this garanti reads format {}",
-                        crate::record::RECORD_FORMAT
-                    )));
-                }
-                if let Some(asked) = backend {
-                    if asked != made_by_backend {
-                        return Err(data_dir_err(format!(
-                            "it was made with the {made_by_backend} backend, not {asked}; run with --store {made_by_backend} (or leave --store out)"
-                        )));
-                    }
-                }
-                made_by_backend
+        Ledger::open_as(dir, backend, Access::Create)
+    }
+
+    /// Opens the ledger in `dir` as `access` says. `backend`: the one asked for, or None for the
+    /// one the directory was made with (redb for a new directory). Never deletes a store: what
+    /// is not whole, not ours or smaller than what was acknowledged is refused with what was found.
+    pub fn open_as(
+        dir: &Path,
+        backend: Option<Backend>,
+        access: Access,
+    ) -> Result<Ledger, LedgerError> {
+        let marker = match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => datadir::read_marker(dir).map_err(|m| data_dir_err(dir, m))?,
+            Ok(_) => return Err(data_dir_err(dir, "it is a file, not a directory")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && access == Access::Create => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(data_dir_err(
+                    dir,
+                    "there is no such directory; give the data directory with --data (or GARANTI_DATA), or make a ledger with `garanti import` or `garanti demo`",
+                ))
             }
-            None => {
-                let backend = backend.unwrap_or(Backend::Redb);
-                // The marker is written last, once the store exists: a directory without it holds
-                // at most what an interrupted creation left, and no append was ever acknowledged
-                // from that (appends need a finished open). Anything else in it is not ours.
-                let mut unfinished = Vec::new();
-                for entry in std::fs::read_dir(dir).map_err(|e| data_dir_err(e.to_string()))? {
-                    let entry = entry.map_err(|e| data_dir_err(e.to_string()))?;
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if !UNFINISHED_CREATION.contains(&name.as_str()) {
-                        return Err(data_dir_err(format!(
-                            "it is not empty and has no {MARKER_FILE}: it is not a garanti data directory"
-                        )));
-                    }
-                    unfinished.push(entry.path());
-                }
-                for path in unfinished {
-                    let removed = if path.is_dir() {
-                        std::fs::remove_dir_all(&path)
+            Err(e) => return Err(data_dir_err(dir, datadir::io_words(&e))),
+        };
+        match marker {
+            Some(marker) => Ledger::open_existing(dir, backend, &marker, access),
+            None if access == Access::Create => {
+                Ledger::create(dir, backend.unwrap_or(Backend::Redb))
+            }
+            None => Err(data_dir_err(
+                dir,
+                format!(
+                    "it has no {}, so it is not a garanti data directory ({}); nothing was changed. Check --data, or make a ledger with `garanti import` or `garanti demo`. If you restored a store from a backup, restore {} and {} from the same backup",
+                    datadir::MARKER_FILE,
+                    found(dir),
+                    datadir::MARKER_FILE,
+                    datadir::HEAD_FILE
+                ),
+            )),
+        }
+    }
+
+    /// Makes a new data directory. The creation-in-progress file is written first; the store is
+    /// made under a temporary name and renamed into place; the marker is written last. A directory
+    /// that holds anything but what an unfinished creation leaves is refused.
+    fn create(dir: &Path, backend: Backend) -> Result<Ledger, LedgerError> {
+        let io = |what: &str, e: std::io::Error| {
+            data_dir_err(dir, format!("cannot {what}: {}", datadir::io_words(&e)))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io("create it", e))?;
+        let names = datadir::entries(dir).map_err(|e| io("list it", e))?;
+        let unfinished = names.iter().any(|n| n == datadir::CREATING_FILE);
+        let strangers = names
+            .iter()
+            .filter(|n| !(unfinished && Ledger::left_by_creation(dir, n)))
+            .count();
+        if strangers > 0 {
+            return Err(data_dir_err(
+                dir,
+                format!(
+                    "it is not empty and has no {}, so it is not a garanti data directory ({}); nothing was changed. Give an empty or new directory with --data{}",
+                    datadir::MARKER_FILE,
+                    found(dir),
+                    if unfinished {
+                        ", or, if these files are what an interrupted creation left, remove them yourself"
                     } else {
-                        std::fs::remove_file(&path)
-                    };
-                    removed.map_err(|e| {
-                        data_dir_err(format!(
-                            "cannot remove {} left by an interrupted creation: {e}",
-                            path.display()
-                        ))
-                    })?;
+                        ""
+                    }
+                ),
+            ));
+        }
+        if unfinished {
+            // Positive evidence of an unfinished creation: clear what it left and start again.
+            for b in [Backend::Redb, Backend::Sled] {
+                let path = dir.join(datadir::store_name(b));
+                if path.exists() {
+                    remove_path(&path).map_err(|e| io("clear an unfinished creation", e))?;
                 }
-                let storage = storage::open(backend, dir)?;
-                write_marker(dir, backend)
-                    .map_err(|e| data_dir_err(format!("cannot write {MARKER_FILE}: {e}")))?;
-                let head = storage.head()?;
-                return Ok(Ledger {
+            }
+            datadir::remove_creation_leftovers(dir)
+                .map_err(|e| io("clear an unfinished creation", e))?;
+        }
+        datadir::begin_creation(dir).map_err(|e| io("start making it", e))?;
+        let creating = dir.join(datadir::creating_name(backend));
+        drop(storage::open(backend, &creating, OpenMode::Create)?);
+        std::fs::rename(&creating, dir.join(datadir::store_name(backend)))
+            .and_then(|()| datadir::sync_dir(dir))
+            .map_err(|e| io("put the new store in place", e))?;
+        let head_file = HeadFile::create(dir, Acknowledged::of(None))
+            .map_err(|e| io(&format!("write {}", datadir::HEAD_FILE), e))?;
+        datadir::finish_creation(dir, backend)
+            .map_err(|e| io(&format!("write {}", datadir::MARKER_FILE), e))?;
+        let storage = storage::open(
+            backend,
+            &dir.join(datadir::store_name(backend)),
+            OpenMode::Existing,
+        )?;
+        Ok(Ledger::assemble(
+            dir,
+            backend,
+            false,
+            storage,
+            None,
+            Some(head_file),
+        ))
+    }
+
+    /// Whether `name`, in a directory with the creation-in-progress file, is what an unfinished
+    /// creation leaves: our temporary files, or a store under its final name holding no record.
+    fn left_by_creation(dir: &Path, name: &str) -> bool {
+        if datadir::is_creation_leftover(name) || name == datadir::HEAD_FILE {
+            return true;
+        }
+        [Backend::Redb, Backend::Sled].into_iter().any(|b| {
+            name == datadir::store_name(b)
+                && storage::open(b, &dir.join(name), OpenMode::Existing)
+                    .and_then(|s| s.head())
+                    .is_ok_and(|h| h.is_none())
+        })
+    }
+
+    fn open_existing(
+        dir: &Path,
+        asked: Option<Backend>,
+        marker: &datadir::Marker,
+        access: Access,
+    ) -> Result<Ledger, LedgerError> {
+        let backend = Backend::parse(&marker.backend).ok_or_else(|| {
+            data_dir_err(
+                dir,
+                format!("it was made by an unknown backend {:?}", marker.backend),
+            )
+        })?;
+        if marker.record_format != crate::record::RECORD_FORMAT.to_string() {
+            return Err(data_dir_err(
+                dir,
+                format!(
+                    "it holds record format {}; this garanti reads format {}",
+                    marker.record_format,
+                    crate::record::RECORD_FORMAT
+                ),
+            ));
+        }
+        if let Some(asked) = asked.filter(|a| *a != backend) {
+            return Err(data_dir_err(dir, format!(
+                "it was made with the {backend} backend, not {asked}; run with --store {backend} (or leave --store out)"
+            )));
+        }
+        let path = dir.join(datadir::store_name(backend));
+        Ledger::check_store_file(dir, backend, &path)?;
+        let (storage, read_only) = Ledger::open_store(dir, backend, &path, access)?;
+        let head = storage.head()?;
+        let head_file =
+            Ledger::check_acknowledged(dir, backend, marker, storage.as_ref(), head, read_only)?;
+        Ok(Ledger::assemble(
+            dir, backend, read_only, storage, head, head_file,
+        ))
+    }
+
+    /// The store named by the marker must be there, not empty, and alone.
+    fn check_store_file(dir: &Path, backend: Backend, path: &Path) -> Result<(), LedgerError> {
+        let name = datadir::store_name(backend);
+        let foreign = dir.join(datadir::store_name(other(backend)));
+        if foreign.exists() {
+            return Err(data_dir_err(dir, format!(
+                "{} says the store is {name}, but the directory also holds {}, another backend's store; nothing was changed. Move whichever does not belong here elsewhere",
+                datadir::MARKER_FILE,
+                datadir::describe(&foreign)
+            )));
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if backend == Backend::Redb && m.len() == 0 => Err(data_dir_err(dir, format!(
+                "its store {name} is empty (0 bytes), though {} says there is a ledger; nothing was changed. Restore {name} from a backup",
+                datadir::MARKER_FILE
+            ))),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(data_dir_err(dir, format!(
+                "its store {name} is missing, though {} says there is a ledger ({}); nothing was changed. Restore {name} from a backup",
+                datadir::MARKER_FILE,
+                found(dir)
+            ))),
+            Err(e) => Err(data_dir_err(dir, format!("{name}: {}", datadir::io_words(&e)))),
+        }
+    }
+
+    /// Opens the store for writing; for `Access::Read`, read-only when this user may not write it.
+    fn open_store(
+        dir: &Path,
+        backend: Backend,
+        path: &Path,
+        access: Access,
+    ) -> Result<(Box<dyn Storage>, bool), LedgerError> {
+        let denied = |e: &StoreError| {
+            let text = e.to_string();
+            text.contains("Permission denied") || text.contains("Read-only file system")
+        };
+        match storage::open(backend, path, OpenMode::Existing) {
+            Ok(s) => Ok((s, false)),
+            Err(e) if access == Access::Read && denied(&e) => {
+                match storage::open(backend, path, OpenMode::ReadOnly) {
+                    Ok(s) => Ok((s, true)),
+                    Err(ro) => Err(data_dir_err(dir, format!(
+                        "{} cannot be opened for writing ({e}) nor read-only ({ro}); this command needs read access to {} and {}",
+                        datadir::store_name(backend),
+                        path.display(),
+                        dir.join(datadir::HEAD_FILE).display()
+                    ))),
+                }
+            }
+            Err(e) if denied(&e) => Err(data_dir_err(dir, format!(
+                "{} cannot be opened for writing: {e}; appending needs write access to {} and to the directory",
+                datadir::store_name(backend),
+                path.display()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The store must hold every record the ledger acknowledged, the last one unchanged. A head
+    /// file is made for a directory from before head files; a store ahead of it (a crash between
+    /// the store's commit and the head file's write) moves it on.
+    fn check_acknowledged(
+        dir: &Path,
+        backend: Backend,
+        marker: &datadir::Marker,
+        storage: &dyn Storage,
+        head: Option<Head>,
+        read_only: bool,
+    ) -> Result<Option<HeadFile>, LedgerError> {
+        let io = |e: std::io::Error| {
+            data_dir_err(
+                dir,
+                format!(
+                    "cannot write {}: {}",
+                    datadir::HEAD_FILE,
+                    datadir::io_words(&e)
+                ),
+            )
+        };
+        if !marker.head_file {
+            if read_only {
+                return Ok(None);
+            }
+            let file = HeadFile::create(dir, Acknowledged::of(head)).map_err(io)?;
+            datadir::write_marker(dir, backend).map_err(io)?;
+            return Ok(Some(file));
+        }
+        let (mut file, acknowledged) =
+            HeadFile::open(dir, !read_only).map_err(|e| data_dir_err(dir, e.to_string()))?;
+        let held = head.map_or(0, |h| h.seq + 1);
+        if held < acknowledged.records {
+            return Err(LedgerError::RolledBack {
+                dir: dir.into(),
+                message: format!(
+                    "the store holds {held} records but {} were acknowledged",
+                    acknowledged.records
+                ),
+            });
+        }
+        if let Some(ack) = acknowledged.head() {
+            let stored = storage.get(ack.seq)?;
+            if stored.as_ref().map(|r| r.hash) != Some(ack.hash) {
+                return Err(LedgerError::RolledBack {
                     dir: dir.into(),
-                    storage,
-                    writer: Mutex::new(head),
+                    message: format!(
+                        "the acknowledged record seq {} has hash {}, but the store's record there {}",
+                        ack.seq,
+                        ack.hash_hex(),
+                        stored.map_or("is missing".into(), |r| format!(
+                            "has hash {}",
+                            hex::encode(r.hash)
+                        ))
+                    ),
                 });
             }
-        };
-        let storage = storage::open(backend, dir)?;
-        let head = storage.head()?;
-        Ok(Ledger {
+        }
+        if let Some(f) = file.as_mut().filter(|_| held > acknowledged.records) {
+            f.record(Acknowledged::of(head)).map_err(io)?;
+        }
+        Ok(file)
+    }
+
+    fn assemble(
+        dir: &Path,
+        backend: Backend,
+        read_only: bool,
+        storage: Box<dyn Storage>,
+        head: Option<Head>,
+        head_file: Option<HeadFile>,
+    ) -> Ledger {
+        Ledger {
             dir: dir.into(),
-            storage,
-            writer: Mutex::new(head),
-        })
+            backend,
+            read_only,
+            storage: RwLock::new(storage),
+            writer: Mutex::new(Writer {
+                head,
+                head_file,
+                reopen: false,
+            }),
+            health: Mutex::new(Health::Ok),
+        }
+    }
+
+    /// Whether the store was opened read-only (appends are refused).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn dir(&self) -> &Path {
@@ -230,16 +499,119 @@ impl Ledger {
     }
 
     pub fn backend(&self) -> Backend {
-        self.storage.backend()
+        self.backend
     }
 
-    /// The storage itself, for forensics and tamper tests.
-    pub fn storage(&self) -> &dyn Storage {
-        self.storage.as_ref()
+    /// The store itself, for forensics and tamper tests.
+    pub fn storage(&self) -> StorageGuard<'_> {
+        StorageGuard(self.storage.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn head(&self) -> Option<Head> {
-        *self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        self.writer().head
+    }
+
+    /// Whether the store takes writes, as the last commit found. After a failed commit, asks the
+    /// store again (reopening it if needed and committing nothing): a disk that has room again
+    /// is seen here, before the next append.
+    pub fn health(&self) -> Health {
+        let now = self
+            .health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if now == Health::Ok || self.read_only {
+            return now;
+        }
+        let mut writer = self.writer();
+        if self.reopen_if_needed(&mut writer).is_ok() {
+            let probed = self.storage().probe();
+            match probed {
+                Ok(()) => self.set_health(Health::Ok),
+                Err(e) => {
+                    self.failed(&mut writer, e);
+                }
+            }
+        }
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_health(&self, health: Health) {
+        *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+    }
+
+    /// A commit failed: remember it; the store is reopened before the next write (and, by
+    /// `append_group`, at once), so that nothing the failed commit left in the backend's memory is
+    /// read or built on.
+    fn failed(&self, writer: &mut Writer, e: StoreError) -> AppendError {
+        self.set_health(match &e {
+            StoreError::Full(m) => Health::Full(m.clone()),
+            other => Health::Failing(other.to_string()),
+        });
+        writer.reopen = true;
+        match e {
+            StoreError::Full(m) => AppendError::StorageFull(m),
+            other => AppendError::Storage(other.to_string()),
+        }
+    }
+
+    /// Reopens the store after a failed commit. The reopened store must hold exactly what the
+    /// ledger acknowledged: if it holds more (a commit that failed after it was durable), the
+    /// ledger goes on from there, since those records are chained and whole.
+    fn reopen_if_needed(&self, writer: &mut Writer) -> Result<(), AppendError> {
+        if !writer.reopen {
+            return Ok(());
+        }
+        let path = self.dir.join(datadir::store_name(self.backend));
+        let mut storage = self.storage.write().unwrap_or_else(|p| p.into_inner());
+        // The old handle goes first: a store is opened by one handle at a time.
+        *storage = Box::new(storage::Closed {
+            backend: self.backend,
+            reason: "reopening".into(),
+        });
+        let reopened = storage::open(self.backend, &path, OpenMode::Existing)
+            .and_then(|s| s.head().map(|h| (s, h)));
+        let (store, head) = match reopened {
+            Ok(opened) => opened,
+            Err(e) => {
+                let message = e.to_string();
+                *storage = Box::new(storage::Closed {
+                    backend: self.backend,
+                    reason: message.clone(),
+                });
+                return Err(match e {
+                    StoreError::Full(m) => AppendError::StorageFull(m),
+                    _ => AppendError::Storage(message),
+                });
+            }
+        };
+        let held = head.map_or(0, |h| h.seq + 1);
+        let acknowledged = writer.head.map_or(0, |h| h.seq + 1);
+        if held < acknowledged {
+            *storage = Box::new(storage::Closed {
+                backend: self.backend,
+                reason: format!("after reopening, the store holds {held} records but {acknowledged} were acknowledged"),
+            });
+            return Err(AppendError::Storage(format!(
+                "after reopening, the store holds {held} records but {acknowledged} were acknowledged; stop the server and run `garanti verify`"
+            )));
+        }
+        *storage = store;
+        drop(storage);
+        writer.head = head;
+        if let Some(f) = writer.head_file.as_mut() {
+            f.record(Acknowledged::of(head))
+                .map_err(|e| AppendError::Storage(datadir::io_words(&e)))?;
+        }
+        writer.reopen = false;
+        Ok(())
     }
 
     /// The seq the next appended record gets.
@@ -248,7 +620,7 @@ impl Ledger {
     }
 
     pub fn get(&self, seq: u64) -> Result<Option<StoredRecord>, LedgerError> {
-        Ok(self.storage.get(seq)?)
+        Ok(self.storage().get(seq)?)
     }
 
     /// Visits the stored records with `from <= seq < to`, in order, until `visit` returns false.
@@ -260,7 +632,7 @@ impl Ledger {
         visit: &mut dyn FnMut(&StoredRecord) -> bool,
     ) -> Result<(), LedgerError> {
         let mut damaged = None;
-        self.storage
+        self.storage()
             .scan(from, to, &mut |raw: RawRecord<'_>| match raw.to_stored() {
                 Ok(rec) => visit(&rec),
                 Err(e) => {
@@ -276,8 +648,9 @@ impl Ledger {
 
     /// The stream's records in version order, through the stream index.
     pub fn stream(&self, stream: &str) -> Result<Vec<StoredRecord>, LedgerError> {
-        let seqs = self.storage.stream_seqs(stream)?;
-        let records = self.storage.get_many(&seqs)?;
+        let storage = self.storage();
+        let seqs = storage.stream_seqs(stream)?;
+        let records = storage.get_many(&seqs)?;
         seqs.into_iter()
             .zip(records)
             .map(|(seq, rec)| {
@@ -290,17 +663,17 @@ impl Ledger {
     }
 
     pub fn stream_version(&self, stream: &str) -> Result<u64, LedgerError> {
-        Ok(self.storage.stream_version(stream)?)
+        Ok(self.storage().stream_version(stream)?)
     }
 
     /// Every stream with its current version.
     pub fn streams(&self) -> Result<Vec<(String, u64)>, LedgerError> {
-        Ok(self.storage.streams()?)
+        Ok(self.storage().streams()?)
     }
 
     /// The seq of the record that claimed a unique key, if any.
     pub fn key(&self, key: &str) -> Result<Option<u64>, LedgerError> {
-        Ok(self.storage.key(key)?)
+        Ok(self.storage().key(key)?)
     }
 
     /// Appends one batch, all or nothing, durable before it returns.
@@ -310,23 +683,44 @@ impl Ledger {
             .unwrap_or_else(|| Err(AppendError::Storage("no result".into())))
     }
 
+    /// Writes a checked batch durably and records its head outside the store, in that order: a
+    /// crash between the two leaves a store ahead of the head file, which the next open accepts.
+    fn commit(&self, writer: &mut Writer, batch: &CommitBatch) -> Result<(), AppendError> {
+        let committed = self.storage().commit(batch);
+        if let Err(e) = committed {
+            return Err(self.failed(writer, e));
+        }
+        writer.head = batch.head().or(writer.head);
+        if let Some(f) = writer.head_file.as_mut() {
+            if let Err(e) = f.record(Acknowledged::of(writer.head)) {
+                return Err(self.failed(writer, StoreError::io(&e)));
+            }
+        }
+        self.set_health(Health::Ok);
+        Ok(())
+    }
+
+    /// Refuses an append to a read-only store, or while the store cannot be reopened.
+    fn writable(&self, writer: &mut Writer) -> Result<(), AppendError> {
+        if self.read_only {
+            return Err(AppendError::Storage(
+                StoreError::ReadOnly("this user may not write the data directory".into())
+                    .to_string(),
+            ));
+        }
+        self.reopen_if_needed(writer)
+    }
+
     /// Group commit: checks each batch in turn (later batches see the earlier accepted ones), then
     /// writes every accepted batch in one durable commit. A refused batch writes nothing and does
     /// not affect the others.
     pub fn append_group(&self, appends: Vec<Append>) -> Vec<Result<Receipt, AppendError>> {
-        let mut head = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut group = Group {
-            storage: self.storage.as_ref(),
-            versions: HashMap::new(),
-            keys: HashMap::new(),
-            stored_versions: HashMap::new(),
-            stored_keys: HashMap::new(),
-            head: *head,
-            batch: CommitBatch {
-                records: Vec::new(),
-                keys: Vec::new(),
-            },
-        };
+        let mut writer = self.writer();
+        if let Err(e) = self.writable(&mut writer) {
+            return appends.iter().map(|_| Err(e.clone())).collect();
+        }
+        let storage = self.storage();
+        let mut group = Group::new(&*storage, writer.head);
         // Many small appends (an API's) share one read of storage instead of two each.
         let prefetched = if appends.len() > 1 {
             group.prefetch(&appends)
@@ -340,16 +734,16 @@ impl Ledger {
                 .collect(),
             Err(e) => appends.iter().map(|_| Err(e.clone())).collect(),
         };
-        if group.batch.records.is_empty() {
+        let batch = group.batch;
+        drop(storage);
+        if batch.records.is_empty() {
             return results;
         }
-        match self.storage.commit(&group.batch) {
-            Ok(()) => *head = group.head,
-            Err(e) => {
-                let message = e.to_string();
-                for r in results.iter_mut().filter(|r| r.is_ok()) {
-                    *r = Err(AppendError::Storage(message.clone()));
-                }
+        if let Err(e) = self.commit(&mut writer, &batch) {
+            // No read of the store is under way here: reopen it now (a failure stays for later).
+            let _ = self.reopen_if_needed(&mut writer);
+            for r in results.iter_mut().filter(|r| r.is_ok()) {
+                *r = Err(e.clone());
             }
         }
         results
@@ -365,36 +759,38 @@ impl Ledger {
         next: &mut dyn FnMut() -> Option<Append>,
         done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool,
     ) {
-        let mut head = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let storage = self.storage.as_ref();
+        let mut writer = self.writer();
+        if let Err(e) = self.writable(&mut writer) {
+            done(Err(e));
+            return;
+        }
+        let start_head = writer.head;
+        let writer = &mut *writer;
         std::thread::scope(|scope| {
             let (to_commit, commits) = std::sync::mpsc::sync_channel::<CommitBatch>(1);
-            let (to_report, reports) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
+            let (to_report, reports) = std::sync::mpsc::sync_channel::<Result<(), AppendError>>(1);
             scope.spawn(move || {
                 for batch in commits {
-                    if to_report.send(storage.commit(&batch)).is_err() {
+                    if to_report.send(self.commit(writer, &batch)).is_err() {
                         return;
                     }
                 }
             });
+            let storage = self.storage();
             // The batch being committed: its receipt, and the versions and keys it settles.
             let mut in_flight: Option<InFlight> = None;
-            let mut prepared_head = *head;
+            let mut prepared_head = start_head;
             // Waits for the batch in flight; true if it is durable and the caller wants more.
             let settle = |in_flight: &mut Option<InFlight>,
-                          head: &mut Option<Head>,
                           done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool|
              -> bool {
                 let Some((receipt, _, _)) = in_flight.take() else {
                     return true;
                 };
                 match reports.recv() {
-                    Ok(Ok(())) => {
-                        *head = receipt.head;
-                        done(Ok(receipt))
-                    }
+                    Ok(Ok(())) => done(Ok(receipt)),
                     Ok(Err(e)) => {
-                        done(Err(AppendError::Storage(e.to_string())));
+                        done(Err(e));
                         false
                     }
                     Err(_) => {
@@ -410,21 +806,12 @@ impl Ledger {
                     Some((_, v, k)) => (std::mem::take(v), std::mem::take(k)),
                     None => (HashMap::new(), HashMap::new()),
                 };
-                let mut group = Group {
-                    storage,
-                    versions,
-                    keys,
-                    stored_versions: HashMap::new(),
-                    stored_keys: HashMap::new(),
-                    head: prepared_head,
-                    batch: CommitBatch {
-                        records: Vec::new(),
-                        keys: Vec::new(),
-                    },
-                };
+                let mut group = Group::new(&*storage, prepared_head);
+                group.versions = versions;
+                group.keys = keys;
                 let prepared = group.try_add(append);
                 // The batch before must be durable before this one goes to storage.
-                if !settle(&mut in_flight, &mut head, done) {
+                if !settle(&mut in_flight, done) {
                     return;
                 }
                 match prepared {
@@ -457,7 +844,7 @@ impl Ledger {
                     }
                 }
             }
-            settle(&mut in_flight, &mut head, done);
+            settle(&mut in_flight, done);
         });
     }
 
@@ -468,7 +855,9 @@ impl Ledger {
     /// carries its `prev_hash`, so each segment checks its own records and links, and the links
     /// between segments are checked at the end. The first fault in seq order is reported.
     pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<Verdict, LedgerError> {
-        let stored_head = self.storage.head()?;
+        let storage = self.storage();
+        let storage: &dyn Storage = &*storage;
+        let stored_head = storage.head()?;
         let end = stored_head.map_or(0, |h| h.seq + 1);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
         let per = (end / threads).max(65_536);
@@ -489,7 +878,6 @@ impl Ledger {
             last.1 = u64::MAX;
         }
         let checked = std::sync::atomic::AtomicU64::new(0);
-        let storage = self.storage.as_ref();
         let segments: Vec<Result<Segment, StoreError>> = std::thread::scope(|scope| {
             let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
             let handles: Vec<_> = bounds
@@ -644,7 +1032,22 @@ struct Group<'a> {
     batch: CommitBatch,
 }
 
-impl Group<'_> {
+impl<'a> Group<'a> {
+    fn new(storage: &'a dyn Storage, head: Option<Head>) -> Group<'a> {
+        Group {
+            storage,
+            versions: HashMap::new(),
+            keys: HashMap::new(),
+            stored_versions: HashMap::new(),
+            stored_keys: HashMap::new(),
+            head,
+            batch: CommitBatch {
+                records: Vec::new(),
+                keys: Vec::new(),
+            },
+        }
+    }
+
     fn storage_err(e: StoreError) -> AppendError {
         AppendError::Storage(e.to_string())
     }

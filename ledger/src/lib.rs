@@ -5,6 +5,7 @@
 //! bytes, never hashes a re-encoding (the hash covers exactly the stored bytes), and never
 //! acknowledges an append before it is durable.
 
+pub mod datadir;
 pub mod export;
 pub mod group;
 pub mod interchange;
@@ -13,7 +14,8 @@ pub mod record;
 pub mod storage;
 pub mod verify;
 
-pub use ledger::{Append, AppendError, Constraint, Ledger, LedgerError, Receipt, Verdict};
+pub use datadir::Access;
+pub use ledger::{Append, AppendError, Constraint, Health, Ledger, LedgerError, Receipt, Verdict};
 pub use record::{Hash, Head, NewEvent, RecordView, StoredRecord, Timestamp};
 pub use storage::Backend;
 pub use verify::{ChainFault, FaultKind};

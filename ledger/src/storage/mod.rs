@@ -49,6 +49,35 @@ pub enum StoreError {
     Backend(String),
     #[error("storage is damaged: {0}; run `garanti verify` to find the first bad record")]
     Corrupt(String),
+    /// The disk is full (ENOSPC): nothing of the failed commit was acknowledged.
+    #[error("the disk is full: {0}; free space on the disk of the data directory, then retry")]
+    Full(String),
+    /// The store was opened read-only (a revisor's copy): it cannot be appended to.
+    #[error(
+        "the store was opened read-only ({0}); appending needs write access to the data directory"
+    )]
+    ReadOnly(String),
+}
+
+impl StoreError {
+    /// An I/O error of a backend, classified: a full disk is `Full`, the rest `Backend`.
+    pub fn io(e: &std::io::Error) -> StoreError {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => StoreError::Full(e.to_string()),
+            _ => StoreError::Backend(crate::datadir::io_words(e)),
+        }
+    }
+}
+
+/// How a backend opens its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Make a new, empty store at the path (which must not exist).
+    Create,
+    /// Open the existing store at the path for reading and appending.
+    Existing,
+    /// Open the existing store at the path without writing anything to it.
+    ReadOnly,
 }
 
 /// One record as stored, borrowed from the backend during a scan: the key it is stored under and
@@ -153,17 +182,77 @@ pub trait Storage: Send + Sync {
     /// The seq of the record that claimed a unique key.
     fn key(&self, key: &str) -> Result<Option<u64>, StoreError>;
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
+    /// Checks that the store takes a durable write now (an empty commit): after a failed commit,
+    /// this says when writes succeed again.
+    fn probe(&self) -> Result<(), StoreError>;
     /// Writes or deletes a stored value behind the chain's back. Forensics and tamper tests only:
     /// the ledger never calls it, and `verify` finds what it did.
     fn overwrite_raw(&self, seq: u64, value: Option<&[u8]>) -> Result<(), StoreError>;
 }
 
-/// The file or folder a backend keeps inside the data directory.
-pub fn open(backend: Backend, dir: &Path) -> Result<Box<dyn Storage>, StoreError> {
+/// Opens the store at `path` (a file for redb, a folder for sled) as `mode` says.
+pub fn open(backend: Backend, path: &Path, mode: OpenMode) -> Result<Box<dyn Storage>, StoreError> {
     Ok(match backend {
-        Backend::Redb => Box::new(redb_store::RedbStore::open(&dir.join("ledger.redb"))?),
-        Backend::Sled => Box::new(sled_store::SledStore::open(&dir.join("ledger.sled"))?),
+        Backend::Redb => Box::new(redb_store::RedbStore::open(path, mode)?),
+        Backend::Sled => Box::new(sled_store::SledStore::open(path, mode)?),
     })
+}
+
+/// A store that could not be reopened after a failed commit: every call says so, until the
+/// ledger reopens it.
+pub struct Closed {
+    pub backend: Backend,
+    pub reason: String,
+}
+
+impl Closed {
+    fn err(&self) -> StoreError {
+        StoreError::Backend(format!(
+            "the store is closed after a failed write and could not be reopened yet ({})",
+            self.reason
+        ))
+    }
+}
+
+impl Storage for Closed {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+    fn head(&self) -> Result<Option<Head>, StoreError> {
+        Err(self.err())
+    }
+    fn get(&self, _: u64) -> Result<Option<StoredRecord>, StoreError> {
+        Err(self.err())
+    }
+    fn scan(
+        &self,
+        _: u64,
+        _: u64,
+        _: &mut dyn FnMut(RawRecord<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+    fn stream_version(&self, _: &str) -> Result<u64, StoreError> {
+        Err(self.err())
+    }
+    fn stream_seqs(&self, _: &str) -> Result<Vec<u64>, StoreError> {
+        Err(self.err())
+    }
+    fn streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        Err(self.err())
+    }
+    fn key(&self, _: &str) -> Result<Option<u64>, StoreError> {
+        Err(self.err())
+    }
+    fn commit(&self, _: &CommitBatch) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+    fn probe(&self) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+    fn overwrite_raw(&self, _: u64, _: Option<&[u8]>) -> Result<(), StoreError> {
+        Err(self.err())
+    }
 }
 
 fn head_bytes(head: &Head) -> [u8; 40] {

@@ -1,6 +1,8 @@
 //! The redb 4 backend (default): one file, copy-on-write B-trees, durable when a commit returns.
 
-use super::{head_bytes, head_from_bytes, Backend, CommitBatch, RawRecord, Storage, StoreError};
+use super::{
+    head_bytes, head_from_bytes, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+};
 use crate::record::{Head, StoredRecord};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -45,31 +47,67 @@ fn builder() -> redb::Builder {
     b
 }
 
+/// The database, opened for writing or (a revisor's copy) read-only.
+enum Db {
+    Write(Database),
+    Read(redb::ReadOnlyDatabase),
+}
+
 pub struct RedbStore {
-    db: Database,
+    db: Db,
 }
 
 fn backend_err(e: impl Into<redb::Error>) -> StoreError {
     match e.into() {
         redb::Error::DatabaseAlreadyOpen => StoreError::Locked("redb file already open".into()),
         redb::Error::Corrupted(m) => StoreError::Corrupt(m),
+        redb::Error::Io(io) => StoreError::io(&io),
         other => StoreError::Backend(other.to_string()),
     }
 }
 
 impl RedbStore {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = builder().create(path).map_err(backend_err)?;
-        // Create the tables once so readers never meet a missing table.
-        let txn = db.begin_write().map_err(backend_err)?;
-        {
-            txn.open_table(RECORDS).map_err(backend_err)?;
-            txn.open_table(STREAMS).map_err(backend_err)?;
-            txn.open_table(KEYS).map_err(backend_err)?;
-            txn.open_table(META).map_err(backend_err)?;
-        }
-        txn.commit().map_err(backend_err)?;
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
+        let db = match mode {
+            OpenMode::Create => {
+                // A new file only: redb's `create` would also make a new database in an empty file.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .map_err(|e| StoreError::io(&e))?;
+                let db = builder().create(path).map_err(backend_err)?;
+                // Create the tables once so readers never meet a missing table.
+                let txn = db.begin_write().map_err(backend_err)?;
+                {
+                    txn.open_table(RECORDS).map_err(backend_err)?;
+                    txn.open_table(STREAMS).map_err(backend_err)?;
+                    txn.open_table(KEYS).map_err(backend_err)?;
+                    txn.open_table(META).map_err(backend_err)?;
+                }
+                txn.commit().map_err(backend_err)?;
+                Db::Write(db)
+            }
+            OpenMode::Existing => Db::Write(builder().open(path).map_err(backend_err)?),
+            OpenMode::ReadOnly => Db::Read(builder().open_read_only(path).map_err(backend_err)?),
+        };
         Ok(RedbStore { db })
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        match &self.db {
+            Db::Write(db) => db.begin_read().map_err(backend_err),
+            Db::Read(db) => db.begin_read().map_err(backend_err),
+        }
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        match &self.db {
+            Db::Write(db) => db.begin_write().map_err(backend_err),
+            Db::Read(_) => Err(StoreError::ReadOnly(
+                "redb opened without write access".into(),
+            )),
+        }
     }
 }
 
@@ -79,7 +117,7 @@ impl Storage for RedbStore {
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let meta = txn.open_table(META).map_err(backend_err)?;
         match meta.get("head").map_err(backend_err)? {
             Some(v) => Ok(Some(head_from_bytes(v.value())?)),
@@ -88,7 +126,7 @@ impl Storage for RedbStore {
     }
 
     fn get(&self, seq: u64) -> Result<Option<StoredRecord>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(RECORDS).map_err(backend_err)?;
         match table.get(seq).map_err(backend_err)? {
             Some(v) => Ok(Some(
@@ -103,7 +141,7 @@ impl Storage for RedbStore {
     }
 
     fn get_many(&self, seqs: &[u64]) -> Result<Vec<Option<StoredRecord>>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(RECORDS).map_err(backend_err)?;
         seqs.iter()
             .map(|seq| match table.get(*seq).map_err(backend_err)? {
@@ -128,7 +166,7 @@ impl Storage for RedbStore {
         if from >= to {
             return Ok(());
         }
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(RECORDS).map_err(backend_err)?;
         for entry in table.range(from..to).map_err(backend_err)? {
             let (k, v) = entry.map_err(backend_err)?;
@@ -143,7 +181,7 @@ impl Storage for RedbStore {
     }
 
     fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let last = table
             .range(stream_key(stream, 0).as_slice()..=stream_key(stream, u64::MAX).as_slice())
@@ -156,7 +194,7 @@ impl Storage for RedbStore {
     }
 
     fn stream_versions(&self, streams: &[&str]) -> Result<Vec<u64>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let mut out = Vec::with_capacity(streams.len());
         for stream in streams {
@@ -173,7 +211,7 @@ impl Storage for RedbStore {
     }
 
     fn keys(&self, keys: &[&str]) -> Result<Vec<Option<u64>>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(KEYS).map_err(backend_err)?;
         keys.iter()
             .map(|k| Ok(table.get(*k).map_err(backend_err)?.map(|v| v.value())))
@@ -181,7 +219,7 @@ impl Storage for RedbStore {
     }
 
     fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let mut seqs = Vec::new();
         for entry in table
@@ -194,7 +232,7 @@ impl Storage for RedbStore {
     }
 
     fn streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STREAMS).map_err(backend_err)?;
         let mut out: Vec<(String, u64)> = Vec::new();
         for entry in table.iter().map_err(backend_err)? {
@@ -209,7 +247,7 @@ impl Storage for RedbStore {
     }
 
     fn key(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend_err)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(KEYS).map_err(backend_err)?;
         Ok(table.get(key).map_err(backend_err)?.map(|v| v.value()))
     }
@@ -219,7 +257,7 @@ impl Storage for RedbStore {
             return Ok(());
         };
         // Durability::Immediate is redb's default: commit() returns after fsync.
-        let txn = self.db.begin_write().map_err(backend_err)?;
+        let txn = self.begin_write()?;
         {
             let mut records = txn.open_table(RECORDS).map_err(backend_err)?;
             let mut streams = txn.open_table(STREAMS).map_err(backend_err)?;
@@ -242,8 +280,12 @@ impl Storage for RedbStore {
         txn.commit().map_err(backend_err)
     }
 
+    fn probe(&self) -> Result<(), StoreError> {
+        self.begin_write()?.commit().map_err(backend_err)
+    }
+
     fn overwrite_raw(&self, seq: u64, value: Option<&[u8]>) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(backend_err)?;
+        let txn = self.begin_write()?;
         {
             let mut records = txn.open_table(RECORDS).map_err(backend_err)?;
             match value {

@@ -1,9 +1,20 @@
 //! The sled 0.34 backend (selectable with `--store sled`). One tree with prefixed keys, so that a
-//! commit is one atomic `apply_batch`, followed by `flush()` before the append is acknowledged.
+//! commit is one atomic `apply_batch`, followed by `flush()` and an `fdatasync` of sled's log
+//! before the append is acknowledged: sled's own flush calls only `sync_file_range`, which
+//! writes the pages but not the metadata a power loss needs, and never syncs its blob files.
+//!
+//! sled 0.34 panics on some damaged logs; every call into it is guarded, and a panic becomes a
+//! "storage is damaged" error.
 
-use super::{head_bytes, head_from_bytes, Backend, CommitBatch, RawRecord, Storage, StoreError};
+use super::{
+    head_bytes, head_from_bytes, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+};
 use crate::record::{Head, StoredRecord};
-use std::path::Path;
+use std::collections::HashSet;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 const RECORD: u8 = b'r';
 const STREAM: u8 = b's';
@@ -12,6 +23,38 @@ const HEAD_KEY: &[u8] = b"mhead";
 
 pub struct SledStore {
     db: sled::Db,
+    path: PathBuf,
+    /// sled's log file, synced after every flush.
+    log: File,
+    /// Blob files (sled's large values) already synced.
+    synced_blobs: Mutex<HashSet<std::ffi::OsString>>,
+}
+
+/// Runs a call into sled, turning a panic inside it into a "storage is damaged" error.
+fn guarded<T>(f: impl FnOnce() -> sled::Result<T>) -> Result<T, StoreError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(backend_err),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(StoreError::Corrupt(format!(
+                "sled failed inside its own code ({what}); restore the data directory from a backup"
+            )))
+        }
+    }
+}
+
+/// The next item of a sled iterator, guarded.
+fn next_of(iter: &mut sled::Iter) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
+    guarded(|| iter.next().transpose())
+}
+
+/// The last item of a sled iterator, guarded.
+fn last_of(iter: &mut sled::Iter) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
+    guarded(|| iter.next_back().transpose())
 }
 
 fn backend_err(e: sled::Error) -> StoreError {
@@ -23,6 +66,7 @@ fn backend_err(e: sled::Error) -> StoreError {
             StoreError::Locked(io.to_string())
         }
         sled::Error::Corruption { .. } => StoreError::Corrupt(e.to_string()),
+        sled::Error::Io(io) => StoreError::io(&io),
         other => StoreError::Backend(other.to_string()),
     }
 }
@@ -52,20 +96,86 @@ fn u64_at_end(bytes: &[u8]) -> Result<u64, StoreError> {
 }
 
 impl SledStore {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
+        match mode {
+            OpenMode::Create if path.exists() => {
+                return Err(StoreError::Backend(format!(
+                    "{} exists already; a new store is never made over one",
+                    path.display()
+                )))
+            }
+            OpenMode::Existing | OpenMode::ReadOnly if !path.join("db").is_file() => {
+                return Err(StoreError::Backend(format!(
+                    "{} holds no sled store (its file `db` is missing)",
+                    path.display()
+                )))
+            }
+            OpenMode::ReadOnly => {
+                return Err(StoreError::ReadOnly(format!(
+                    "the sled backend writes to its store even to read it, so a copy without write access cannot be opened; give this user write access to {} or read an export of it",
+                    path.display()
+                )))
+            }
+            _ => {}
+        }
+        let db = Self::open_db(path)?;
+        if mode == OpenMode::Create {
+            guarded(|| db.flush())?;
+        }
+        let log = File::open(path.join("db")).map_err(|e| StoreError::io(&e))?;
+        let store = SledStore {
+            db,
+            path: path.into(),
+            log,
+            synced_blobs: Mutex::new(HashSet::new()),
+        };
+        store.sync()?;
+        if mode == OpenMode::Create {
+            crate::datadir::sync_dir(path).map_err(|e| StoreError::io(&e))?;
+        }
+        Ok(store)
+    }
+
+    fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
         // sled's background thread keeps the file lock a moment after the last handle of this
         // process is dropped: a reopen right after a close waits for it, briefly. Another process
         // that holds the lock still gets `Locked`.
         let mut waited = std::time::Duration::ZERO;
         loop {
-            match sled::Config::new().path(path).open().map_err(backend_err) {
+            match guarded(|| sled::Config::new().path(path).open()) {
                 Err(StoreError::Locked(_)) if waited < std::time::Duration::from_millis(500) => {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                     waited += std::time::Duration::from_millis(10);
                 }
-                other => return other.map(|db| SledStore { db }),
+                other => return other,
             }
         }
+    }
+
+    /// Makes what sled flushed durable: its log (`fdatasync`), and any blob file not synced yet.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.log.sync_data().map_err(|e| StoreError::io(&e))?;
+        let blobs = self.path.join("blobs");
+        let Ok(entries) = std::fs::read_dir(&blobs) else {
+            return Ok(());
+        };
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut new = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(&e))?;
+            if synced.contains(&entry.file_name()) {
+                continue;
+            }
+            File::open(entry.path())
+                .and_then(|f| f.sync_data())
+                .map_err(|e| StoreError::io(&e))?;
+            synced.insert(entry.file_name());
+            new = true;
+        }
+        if new {
+            crate::datadir::sync_dir(&blobs).map_err(|e| StoreError::io(&e))?;
+        }
+        Ok(())
     }
 }
 
@@ -75,14 +185,14 @@ impl Storage for SledStore {
     }
 
     fn head(&self) -> Result<Option<Head>, StoreError> {
-        match self.db.get(HEAD_KEY).map_err(backend_err)? {
+        match guarded(|| self.db.get(HEAD_KEY))? {
             Some(v) => Ok(Some(head_from_bytes(&v)?)),
             None => Ok(None),
         }
     }
 
     fn get(&self, seq: u64) -> Result<Option<StoredRecord>, StoreError> {
-        match self.db.get(record_key(seq)).map_err(backend_err)? {
+        match guarded(|| self.db.get(record_key(seq)))? {
             Some(v) => Ok(Some(
                 RawRecord {
                     key: seq,
@@ -103,8 +213,8 @@ impl Storage for SledStore {
         if from >= to {
             return Ok(());
         }
-        for entry in self.db.range(record_key(from)..record_key(to)) {
-            let (k, v) = entry.map_err(backend_err)?;
+        let mut iter = guarded(|| Ok(self.db.range(record_key(from)..record_key(to))))?;
+        while let Some((k, v)) = next_of(&mut iter)? {
             if !visit(RawRecord {
                 key: u64_at_end(&k)?,
                 value: &v,
@@ -116,23 +226,26 @@ impl Storage for SledStore {
     }
 
     fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        match self.db.scan_prefix(stream_prefix(stream)).next_back() {
-            Some(entry) => u64_at_end(&entry.map_err(backend_err)?.0),
+        let mut iter = guarded(|| Ok(self.db.scan_prefix(stream_prefix(stream))))?;
+        match last_of(&mut iter)? {
+            Some((k, _)) => u64_at_end(&k),
             None => Ok(0),
         }
     }
 
     fn stream_seqs(&self, stream: &str) -> Result<Vec<u64>, StoreError> {
-        self.db
-            .scan_prefix(stream_prefix(stream))
-            .map(|entry| u64_at_end(&entry.map_err(backend_err)?.1))
-            .collect()
+        let mut iter = guarded(|| Ok(self.db.scan_prefix(stream_prefix(stream))))?;
+        let mut seqs = Vec::new();
+        while let Some((_, v)) = next_of(&mut iter)? {
+            seqs.push(u64_at_end(&v)?);
+        }
+        Ok(seqs)
     }
 
     fn streams(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut out: Vec<(String, u64)> = Vec::new();
-        for entry in self.db.scan_prefix([STREAM]) {
-            let (k, _) = entry.map_err(backend_err)?;
+        let mut iter = guarded(|| Ok(self.db.scan_prefix([STREAM])))?;
+        while let Some((k, _)) = next_of(&mut iter)? {
             let version = u64_at_end(&k)?;
             let id = k
                 .get(1..k.len().saturating_sub(9))
@@ -149,7 +262,7 @@ impl Storage for SledStore {
     fn key(&self, key: &str) -> Result<Option<u64>, StoreError> {
         let mut k = vec![KEY];
         k.extend_from_slice(key.as_bytes());
-        match self.db.get(k).map_err(backend_err)? {
+        match guarded(|| self.db.get(k))? {
             Some(v) => Ok(Some(u64_at_end(&v)?)),
             None => Ok(None),
         }
@@ -172,19 +285,23 @@ impl Storage for SledStore {
             b.insert(k, seq.to_be_bytes().as_slice());
         }
         b.insert(HEAD_KEY, head_bytes(&head).as_slice());
-        self.db.apply_batch(b).map_err(backend_err)?;
-        self.db.flush().map_err(backend_err)?;
-        Ok(())
+        guarded(|| self.db.apply_batch(b))?;
+        guarded(|| self.db.flush())?;
+        self.sync()
+    }
+
+    fn probe(&self) -> Result<(), StoreError> {
+        guarded(|| self.db.flush())?;
+        self.sync()
     }
 
     fn overwrite_raw(&self, seq: u64, value: Option<&[u8]>) -> Result<(), StoreError> {
-        match value {
+        guarded(|| match value {
             Some(v) => self.db.insert(record_key(seq), v).map(|_| ()),
             None => self.db.remove(record_key(seq)).map(|_| ()),
-        }
-        .map_err(backend_err)?;
-        self.db.flush().map_err(backend_err)?;
-        Ok(())
+        })?;
+        guarded(|| self.db.flush())?;
+        self.sync()
     }
 }
 

@@ -158,7 +158,7 @@ enum Command {
         /// Last seq to export (inclusive) [default: the head]
         #[arg(long, value_name = "SEQ")]
         to: Option<u64>,
-        /// Write to this file instead of standard output
+        /// Write to this file instead of standard output (`-`: standard output)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -235,7 +235,7 @@ enum Command {
         /// [default: from the --out extension, else json]
         #[arg(long, value_enum)]
         format: Option<commands::audit::ReportFormat>,
-        /// Write to this file instead of standard output
+        /// Write to this file instead of standard output (`-`: standard output)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Report from an export file instead of the data directory (no store needed)
@@ -380,6 +380,10 @@ enum Command {
         /// or the time of evaluation moves on), in MiB; 0 keeps nothing
         #[arg(long, default_value_t = 256, value_name = "MIB")]
         case_cache_mib: usize,
+        /// Make a new, empty ledger in --data if there is none there; without it, serve opens an
+        /// existing ledger only (made by `import`, `demo` or an earlier `serve --init`)
+        #[arg(long)]
+        init: bool,
     },
     /// Manage the API's bearer tokens
     Token {
@@ -545,6 +549,7 @@ fn run(cli: Cli) -> Result<u8> {
             request_timeout,
             feed_buffer,
             case_cache_mib,
+            init,
         } => commands::serve::serve(
             &ctx,
             commands::serve::ServeArgs {
@@ -555,6 +560,7 @@ fn run(cli: Cli) -> Result<u8> {
                 request_timeout,
                 feed_buffer,
                 case_cache_mib,
+                init,
             },
         ),
         Command::Token {

@@ -1,6 +1,8 @@
 //! Kill-and-recover: a child process importing a large file is killed with SIGKILL at random
 //! moments, at least 50 times per backend. After each kill the store opens and verifies, holds every
-//! batch acknowledged before the kill, and no part of any other batch.
+//! batch acknowledged before the kill, and no part of any other batch. Between kills the data
+//! directory is also mistreated as operators do: its marker deleted (every open refuses and the
+//! store stays as it was), or an older copy of the store restored alone (refused as rolled back).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -47,6 +49,9 @@ fn crash_test(store: &str, seed: u64) {
     // How long a whole import takes here, to spread the kills over it.
     let mut span_ms = 400;
     let mut lock_retries = 0;
+    // An older copy of the store and how many records it held.
+    let mut older: Option<(std::path::PathBuf, u64)> = None;
+    let (mut marker_checks, mut rollback_checks) = (0, 0);
     while kills < KILLS {
         runs += 1;
         assert!(runs < KILLS * 4, "{store}: too few imports were still running when killed ({kills} kills in {runs} runs)");
@@ -143,12 +148,105 @@ fn crash_test(store: &str, seed: u64) {
                 "{store}: acknowledged seq {seq}"
             );
         }
+        drop(ledger);
+        let store_path = data.join(ledger::datadir::store_name(
+            ledger::Backend::parse(store).unwrap(),
+        ));
+        if let Some((copy, held)) = older.take_if(|(_, held)| *held < records) {
+            rollback_refused(&data, store, &store_path, &copy, held, records);
+            rollback_checks += 1;
+        } else if kills % 5 == 2 {
+            marker_refused(&data, store, &store_path, records);
+            marker_checks += 1;
+        }
+        if kills % 3 == 0 && older.is_none() {
+            let copy = work.path().join(format!("older-{runs}"));
+            copy_store(&store_path, &copy);
+            older = Some((copy, records));
+        }
         if head.is_some_and(|h| h.seq + 1 == EVENTS as u64) {
             // Whole: start again in a fresh directory.
             generation += 1;
             data = work.path().join(format!("data-{generation}"));
             acknowledged.clear();
+            older = None;
         }
+    }
+    assert!(
+        marker_checks >= 5 && rollback_checks >= 2,
+        "{store}: {marker_checks} marker and {rollback_checks} rollback checks"
+    );
+}
+
+fn copy_store(from: &std::path::Path, to: &std::path::Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_store(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+fn replace_store(path: &std::path::Path, with: &std::path::Path) {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path).unwrap();
+    } else {
+        std::fs::remove_file(path).unwrap();
+    }
+    copy_store(with, path);
+}
+
+/// Without its marker, no open (a command that would make a ledger included) touches the store.
+fn marker_refused(data: &std::path::Path, store: &str, store_path: &std::path::Path, records: u64) {
+    let marker = data.join(ledger::datadir::MARKER_FILE);
+    let saved = std::fs::read(&marker).unwrap();
+    std::fs::remove_file(&marker).unwrap();
+    for access in [ledger::Access::Create, ledger::Access::Read] {
+        let err = ledger::Ledger::open_as(data, ledger::Backend::parse(store), access)
+            .err()
+            .unwrap_or_else(|| panic!("{store}: opened without its marker ({access:?})"))
+            .to_string();
+        assert!(err.contains("not a garanti data directory"), "{store}: {err}");
+    }
+    let run = common::garanti(data, &["verify"]);
+    assert_eq!(run.code, 2, "{store}: {}", run.stdout);
+    assert!(store_path.exists(), "{store}: the store was removed");
+    std::fs::write(&marker, saved).unwrap();
+    let ledger = ledger::Ledger::open_as(data, None, ledger::Access::Read).unwrap();
+    assert_eq!(ledger.next_seq(), records, "{store}: records lost");
+}
+
+/// The store alone restored from an older copy: refused as rolled back, by a command too.
+fn rollback_refused(
+    data: &std::path::Path,
+    store: &str,
+    store_path: &std::path::Path,
+    older: &std::path::Path,
+    held: u64,
+    records: u64,
+) {
+    let current = data.with_extension("current");
+    copy_store(store_path, &current);
+    replace_store(store_path, older);
+    let err = ledger::Ledger::open_as(data, None, ledger::Access::Read)
+        .err()
+        .unwrap_or_else(|| panic!("{store}: an older store ({held} of {records}) opened"))
+        .to_string();
+    assert!(
+        err.contains(&format!("holds {held} records but {records} were acknowledged")),
+        "{store}: {err}"
+    );
+    let run = common::garanti(data, &["verify"]);
+    assert_eq!(run.code, 2, "{store}: {}", run.stdout);
+    assert!(run.stderr.contains("rolled back"), "{store}: {}", run.stderr);
+    replace_store(store_path, &current);
+    if current.is_dir() {
+        std::fs::remove_dir_all(&current).unwrap();
+    } else {
+        std::fs::remove_file(&current).unwrap();
     }
 }
 

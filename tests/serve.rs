@@ -26,7 +26,15 @@ fn start(data: &Path, tokens: &Path) -> Server {
     let mut child = Command::new(BIN)
         .arg("--data")
         .arg(data)
-        .args(["--now", NOW, "serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .args([
+            "--now",
+            NOW,
+            "serve",
+            "--init",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+        ])
         .arg(tokens)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -63,6 +63,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Timeout(String),
+    /// The disk of the data directory is full: nothing was written; retry later.
+    #[error("{0}")]
+    StorageFull(String),
     /// Detail for the log only: never sent.
     #[error("{0}")]
     Internal(String),
@@ -129,6 +132,11 @@ impl ApiError {
                 "unavailable",
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The service cannot take this now",
+            ),
+            StorageFull(_) => (
+                "storage-full",
+                StatusCode::INSUFFICIENT_STORAGE,
+                "The ledger's disk is full; nothing was written",
             ),
             Timeout(_) => (
                 "timeout",
@@ -223,6 +231,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, ApiError::StorageFull(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
         response
     }

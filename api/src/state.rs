@@ -513,6 +513,9 @@ impl Shared {
         };
         {
             let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
+            if let Some((first, _)) = receipt.positions.first() {
+                self.catch_up(&mut view, *first);
+            }
             for (fact, (seq, _)) in facts.into_iter().zip(&receipt.positions) {
                 view.apply(
                     &fact.stream,
@@ -552,6 +555,38 @@ impl Shared {
             }
         }
         self.publish(receipt, changes);
+    }
+
+    /// Folds the records before `to` that the view lacks: a commit that reported a failure but
+    /// was durable all the same (the store, reopened, held it) is in the log and goes on the chain
+    /// before the next acknowledged append, so the view takes it from the log.
+    fn catch_up(&self, view: &mut View, to: u64) {
+        let from = view.head.map_or(0, |h| h.seq + 1);
+        if from >= to {
+            return;
+        }
+        tracing::warn!("folding records {from}..{to}, written by a commit that reported a failure");
+        let mut facts = Vec::new();
+        let scanned = self.ledger.scan(from, to, &mut |record| {
+            match replay::load::fact_of(record) {
+                Ok(fact) => facts.push((
+                    fact,
+                    ledger::Head {
+                        seq: record.seq,
+                        hash: record.hash,
+                    },
+                )),
+                Err(e) => tracing::error!("record {} cannot be folded: {e}", record.seq),
+            }
+            true
+        });
+        if let Err(e) = scanned {
+            tracing::error!("cannot read records {from}..{to} to fold them: {e}");
+        }
+        for ((stream, fact), head) in facts {
+            view.apply(&stream, fact);
+            view.head = Some(head);
+        }
     }
 
     /// The verdicts and findings of one case now.

@@ -543,6 +543,14 @@ impl Ledger {
             .clone()
     }
 
+    /// The store's state as the last write found it, without asking it again.
+    pub fn health_now(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn set_health(&self, health: Health) {
         *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
     }

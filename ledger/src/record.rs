@@ -45,6 +45,9 @@ impl Timestamp {
 
     /// Parses an RFC 3339 timestamp with offset (`2017-03-10T08:00:00+01:00`).
     pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        check_rfc3339_shape(text).map_err(|what| {
+            format!("{text:?} is not an RFC 3339 timestamp with offset ({what}); write e.g. 2017-03-10T08:00:00+01:00")
+        })?;
         let parsed = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
             format!("{text:?} is not an RFC 3339 timestamp with offset ({e}); write e.g. 2017-03-10T08:00:00+01:00")
         })?;
@@ -67,6 +70,52 @@ impl Timestamp {
             _ => utc.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         }
     }
+}
+
+/// Checks the exact form `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|±HH:MM)` before a parser that is more
+/// lenient (it takes spaces for digits, a leap second as the next minute, any number of
+/// fractional digits): what is stored is what was meant, or it is refused.
+fn check_rfc3339_shape(text: &str) -> Result<(), &'static str> {
+    let b = text.as_bytes();
+    let digits = |from: usize, to: usize| {
+        b.get(from..to)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let at = |i: usize, allowed: &[u8]| b.get(i).is_some_and(|c| allowed.contains(c));
+    if !(digits(0, 4) && at(4, b"-") && digits(5, 7) && at(7, b"-") && digits(8, 10)) {
+        return Err("the date must be YYYY-MM-DD, digits only");
+    }
+    if !(at(10, b"Tt")
+        && digits(11, 13)
+        && at(13, b":")
+        && digits(14, 16)
+        && at(16, b":")
+        && digits(17, 19))
+    {
+        return Err("the time must be THH:MM:SS, digits only");
+    }
+    if b[17] > b'5' {
+        return Err("seconds run from 00 to 59");
+    }
+    let mut i = 19;
+    if at(i, b".") {
+        let fraction = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&fraction) {
+            return Err("a fraction of a second has 1 to 9 digits");
+        }
+        i += 1 + fraction;
+    }
+    let zone_ok = match b.get(i) {
+        Some(b'Z' | b'z') => b.len() == i + 1,
+        Some(b'+' | b'-') => {
+            b.len() == i + 6 && digits(i + 1, i + 3) && at(i + 3, b":") && digits(i + 4, i + 6)
+        }
+        _ => false,
+    };
+    if !zone_ok {
+        return Err("it must end in Z or an offset +HH:MM");
+    }
+    Ok(())
 }
 
 /// An event in the interchange format of EVENTS.md, before the ledger adds its own fields.
@@ -245,6 +294,29 @@ mod tests {
         assert_eq!(z.to_rfc3339(), "2017-03-10T07:00:00.500Z");
         assert!(Timestamp::parse_rfc3339("2017-03-10T08:00:00").is_err());
         assert!(Timestamp::parse_rfc3339("2017-02-30T08:00:00Z").is_err());
+        // What a lenient parser takes, refused.
+        for bad in [
+            "2017-03- 2T08:00:00Z",
+            "2017-03-02T 8:00:00Z",
+            "2017-03-02T08:00:60Z",
+            "2017-03-02T08:00:00.1234567891Z",
+            "2017-03-02T08:00:00.Z",
+            "2017-03-02T08:00:00+1:00",
+            "2017-03-02T08:00:00+01:00 ",
+            "2017-03-02 08:00:00Z",
+            "2017-03-02T08:00:00",
+        ] {
+            let err = Timestamp::parse_rfc3339(bad).unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        for good in [
+            "2017-03-02T08:00:59Z",
+            "2017-03-02t08:00:00z",
+            "2017-03-02T08:00:00.123456789+01:00",
+            "2017-03-02T08:00:00.5-05:30",
+        ] {
+            assert!(Timestamp::parse_rfc3339(good).is_ok(), "{good}");
+        }
     }
 }
 

@@ -21,7 +21,7 @@ pub enum FaultKind {
     SeqMismatch { stored_as: u64, says: u64 },
     #[error("the stored value is too short to hold a record")]
     TooShort,
-    #[error("the chain ends at seq {last:?} but the ledger's head is seq {head_seq} (records missing at the end)")]
+    #[error("the chain ends {} but the ledger's head is seq {head_seq} (records missing at the end)", match last { Some(seq) => format!("at seq {seq}"), None => "before its first record".to_owned() })]
     Truncated { last: Option<u64>, head_seq: u64 },
     #[error("the last record's hash is not the ledger's head hash {head_hash}")]
     HeadMismatch { head_hash: String },

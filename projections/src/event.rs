@@ -313,7 +313,17 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// Parses a strict `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    if text.len() != 10 {
+    // Digits only where digits go: the parser below would also take a space for a leading zero.
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
         return None;
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
@@ -643,6 +653,24 @@ mod tests {
 
     fn parse(t: &str, data: Value) -> Result<EventData, DataError> {
         EventData::parse(t, data.as_object().unwrap())
+    }
+
+    #[test]
+    fn a_date_is_digits_where_digits_go() {
+        assert_eq!(
+            parse_date("2017-03-02"),
+            NaiveDate::from_ymd_opt(2017, 3, 2)
+        );
+        for bad in [
+            "2017-03- 2",
+            "2017- 3-02",
+            " 017-03-02",
+            "2017/03/02",
+            "2017-3-2",
+            "2017-02-30",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -83,13 +83,13 @@ pub const MAX_ERRORS_SHOWN: usize = 20;
 pub enum ImportError {
     #[error("{count} malformed event(s); nothing of this batch was written:\n  {}{}", shown.join("\n  "), if *count > shown.len() { format!("\n  ... and {} more", count - shown.len()) } else { String::new() })]
     Malformed { count: usize, shown: Vec<String> },
-    #[error("line {line}: field `{field}`: {message}; nothing of this batch was written")]
+    #[error("line {line}: {}{message}; nothing of this batch was written", if field.is_empty() { String::new() } else { format!("field `{field}`: ") })]
     Refused {
         line: usize,
         field: String,
         message: String,
     },
-    #[error("cannot read the input after line {line}: {source}")]
+    #[error("cannot read line {line} of the input: {source}; the input must be UTF-8 JSON Lines")]
     Read { line: usize, source: std::io::Error },
     #[error(transparent)]
     Append(#[from] ledger::AppendError),
@@ -156,7 +156,7 @@ fn read_batch(
         let n = reader
             .read_line(&mut line)
             .map_err(|source| ImportError::Read {
-                line: *line_no,
+                line: *line_no + 1,
                 source,
             })?;
         if n == 0 {

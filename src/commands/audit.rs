@@ -128,6 +128,8 @@ pub fn report(
     export: Option<&Path>,
     sample: Option<SampleRequest>,
 ) -> Result<u8> {
+    // `--out -` is standard output, as everywhere else.
+    let out = out.filter(|p| *p != Path::new("-"));
     let format = match (
         format,
         out.and_then(|p| p.extension()).and_then(|e| e.to_str()),

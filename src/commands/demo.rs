@@ -7,7 +7,7 @@ use replay::ingest::{import, ImportOptions};
 use replay::synth::{LinesReader, Municipality};
 
 pub fn run(ctx: &Context, citizens: u64, year: i32, seed: u64) -> Result<u8> {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_as(ledger::Access::Create)?;
     let bar = ctx.progress(
         None,
         &format!("generating and importing {citizens} citizens of {year}"),

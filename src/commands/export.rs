@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(ctx: &Context, from: u64, to: Option<u64>, out: Option<&Path>) -> Result<u8> {
+    let out = out.filter(|p| *p != Path::new("-"));
     let ledger = ctx.open()?;
     let head = ledger.head();
     let last = to.unwrap_or(u64::MAX).min(head.map_or(0, |h| h.seq));

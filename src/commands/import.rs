@@ -23,7 +23,7 @@ pub fn run(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_as(ledger::Access::Create)?;
     let bar = ctx.progress(len, "importing");
     let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(reader));
     let options = ImportOptions {

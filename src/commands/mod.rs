@@ -12,7 +12,7 @@ pub mod verify;
 use crate::{Cli, StoreArg};
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ledger::{Backend, Ledger};
+use ledger::{Access, Backend, Ledger};
 use projections::Params;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -61,8 +61,14 @@ impl Context {
         })
     }
 
+    /// Opens the existing ledger to read it (read-only where this user may not write it).
     pub fn open(&self) -> Result<Ledger> {
-        Ledger::open(&self.data, self.store)
+        self.open_as(Access::Read)
+    }
+
+    /// Opens the ledger as `access` says: only `Access::Create` makes one.
+    pub fn open_as(&self, access: Access) -> Result<Ledger> {
+        Ledger::open_as(&self.data, self.store, access)
             .with_context(|| format!("cannot open the ledger in {}", self.data.display()))
     }
 

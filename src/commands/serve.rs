@@ -18,6 +18,8 @@ pub struct ServeArgs<'a> {
     pub request_timeout: u64,
     pub feed_buffer: usize,
     pub case_cache_mib: usize,
+    /// Make a new ledger if the data directory has none.
+    pub init: bool,
 }
 
 pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
@@ -37,7 +39,11 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             args.tokens.display()
         );
     }
-    let ledger = Arc::new(ctx.open()?);
+    let ledger = Arc::new(ctx.open_as(if args.init {
+        ledger::Access::Create
+    } else {
+        ledger::Access::Write
+    })?);
     let records = ledger.head().map_or(0, |h| h.seq + 1);
     tracing::info!(
         "catching up: folding {records} records of {} into the projections, verifying the chain",
@@ -79,10 +85,11 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let shutdown = api::shutdown_signal().context("cannot install the signal handlers")?;
         // One line on standard output, for scripts and tests that start us on port 0.
         outln!("garanti: listening on http://{addr}");
         tracing::info!("listening on http://{addr} (docs: http://{addr}/docs/)");
-        api::serve(listener, state, api::shutdown_signal())
+        api::serve(listener, state, shutdown)
             .await
             .context("the server failed")
     })?;

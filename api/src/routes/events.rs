@@ -526,6 +526,9 @@ pub async fn append(
                     detail: format!("event {event}: field `{field}`: {message}"),
                     at: locate(event, &field),
                 }),
+                AppendError::StorageFull(_) => Err(ApiError::StorageFull(
+                    "the ledger's disk is full: nothing of this batch was written; retry later (Retry-After)".into(),
+                )),
                 AppendError::Storage(m) => Err(ApiError::internal(format!("append failed: {m}"))),
             }
         }

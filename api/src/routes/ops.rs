@@ -22,8 +22,8 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /healthz`
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Serving: `{status: \"ok\", head_seq}`", body = Object),
-        (status = 503, description = "Shutting down", body = Object)))]
+    responses((status = 200, description = "Serving: `{status: \"ok\", head_seq, storage: \"ok\"}`", body = Object),
+        (status = 503, description = "Shutting down, or the store takes no writes: `storage` is `full` (the disk) or `failing`, with `detail`", body = Object)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let head = state.read().head.map(|h| h.seq);
     if state.is_closing() {
@@ -33,7 +33,29 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    Json(json!({"status": "ok", "head_seq": head})).into_response()
+    // After a failed write this asks the store again (a blocking probe), off the async threads.
+    let ledger = state.ledger.clone();
+    let health = tokio::task::spawn_blocking(move || ledger.health())
+        .await
+        .unwrap_or_else(|_| ledger::Health::Failing("the health check panicked".into()));
+    let (storage, detail) = match &health {
+        ledger::Health::Ok => {
+            return Json(json!({"status": "ok", "head_seq": head, "storage": "ok"})).into_response()
+        }
+        ledger::Health::Full(_) => (
+            "full",
+            "the disk of the data directory is full: appends are refused until there is room",
+        ),
+        ledger::Health::Failing(_) => (
+            "failing",
+            "the store failed a write: appends are refused until it takes writes again",
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "degraded", "head_seq": head, "storage": storage, "detail": detail})),
+    )
+        .into_response()
 }
 
 /// `GET /metrics`
@@ -48,8 +70,30 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         {
             let mut text = state.metrics.render();
             state.cases.write_metrics(&mut text);
+            write_storage_metrics(&state.ledger.health_now(), &mut text);
             text
         },
     )
         .into_response()
+}
+
+/// The store's state as Prometheus lines: 1 for the state it is in.
+fn write_storage_metrics(health: &ledger::Health, out: &mut String) {
+    use std::fmt::Write as _;
+    let now = match health {
+        ledger::Health::Ok => "ok",
+        ledger::Health::Full(_) => "full",
+        ledger::Health::Failing(_) => "failing",
+    };
+    let _ = writeln!(
+        out,
+        "# HELP garanti_storage_state The store's state at the last write: ok, full (the disk) or failing.\n# TYPE garanti_storage_state gauge"
+    );
+    for state in ["ok", "full", "failing"] {
+        let _ = writeln!(
+            out,
+            "garanti_storage_state{{state=\"{state}\"}} {}",
+            u8::from(state == now)
+        );
+    }
 }

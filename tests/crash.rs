@@ -209,7 +209,10 @@ fn marker_refused(data: &std::path::Path, store: &str, store_path: &std::path::P
             .err()
             .unwrap_or_else(|| panic!("{store}: opened without its marker ({access:?})"))
             .to_string();
-        assert!(err.contains("not a garanti data directory"), "{store}: {err}");
+        assert!(
+            err.contains("not a garanti data directory"),
+            "{store}: {err}"
+        );
     }
     let run = common::garanti(data, &["verify"]);
     assert_eq!(run.code, 2, "{store}: {}", run.stdout);
@@ -236,12 +239,18 @@ fn rollback_refused(
         .unwrap_or_else(|| panic!("{store}: an older store ({held} of {records}) opened"))
         .to_string();
     assert!(
-        err.contains(&format!("holds {held} records but {records} were acknowledged")),
+        err.contains(&format!(
+            "holds {held} records but {records} were acknowledged"
+        )),
         "{store}: {err}"
     );
     let run = common::garanti(data, &["verify"]);
     assert_eq!(run.code, 2, "{store}: {}", run.stdout);
-    assert!(run.stderr.contains("rolled back"), "{store}: {}", run.stderr);
+    assert!(
+        run.stderr.contains("rolled back"),
+        "{store}: {}",
+        run.stderr
+    );
     replace_store(store_path, &current);
     if current.is_dir() {
         std::fs::remove_dir_all(&current).unwrap();

@@ -1,0 +1,371 @@
+//! The ledger never forgets and never goes backwards, through the binary and on both backends: no
+//! command deletes, empties or rolls back a store or judges a broken one; read-only copies are
+//! audited; a full disk is survived; input is taken only as it was meant.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{fixture, garanti, BIN, NOW};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const BACKENDS: [&str; 2] = ["redb", "sled"];
+const SCENARIO: &str = "scenarios/01-lawful-sanction.jsonl";
+
+fn store_path(data: &Path, backend: &str) -> PathBuf {
+    data.join(format!("ledger.{backend}"))
+}
+
+/// Bytes of a store (a file, or every file of a folder).
+fn size(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| size(&e.unwrap().path()))
+            .sum()
+    } else {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+}
+
+/// A data directory with the lawful-sanction scenario imported.
+fn imported(backend: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = fixture(SCENARIO);
+    let run = garanti(
+        &data,
+        &["--store", backend, "import", file.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    (dir, data)
+}
+
+#[test]
+fn a_missing_marker_never_empties_the_ledger() {
+    for backend in BACKENDS {
+        let (_dir, data) = imported(backend);
+        let before = size(&store_path(&data, backend));
+        std::fs::remove_file(data.join("garanti-store.toml")).unwrap();
+        for args in [
+            &["verify"][..],
+            &["sanctions"],
+            &["head"],
+            &["--store", "sled", "verify"],
+            &["--store", "redb", "verify"],
+        ] {
+            let run = garanti(&data, args);
+            assert_eq!(run.code, 2, "{backend} {args:?}: {}", run.stdout);
+            assert!(
+                run.stderr.contains("not a garanti data directory")
+                    && run.stderr.contains(&format!("ledger.{backend}")),
+                "{backend} {args:?}: {}",
+                run.stderr
+            );
+            assert!(!run.stdout.contains("ok"), "{}", run.stdout);
+        }
+        // Even `import`, which makes ledgers, does not make one over it.
+        let run = garanti(&data, &["import", fixture(SCENARIO).to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{backend}: {}", run.stdout);
+        assert_eq!(size(&store_path(&data, backend)), before, "{backend}");
+        let other = if backend == "redb" { "sled" } else { "redb" };
+        assert!(!store_path(&data, other).exists(), "{backend}");
+    }
+}
+
+#[test]
+fn a_missing_empty_or_mistyped_store_is_an_error_not_an_empty_ledger() {
+    for backend in BACKENDS {
+        let (_dir, data) = imported(backend);
+        let path = store_path(&data, backend);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+        for args in [&["verify"][..], &["report", "--year", "2017"], &["export"]] {
+            let run = garanti(&data, args);
+            assert_eq!(run.code, 2, "{backend} {args:?}: {}", run.stdout);
+            assert!(
+                run.stderr.contains(&format!("ledger.{backend} is missing")),
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(!path.exists(), "{backend}: a store was made");
+    }
+    let (_dir, data) = imported("redb");
+    std::fs::write(store_path(&data, "redb"), b"").unwrap();
+    let run = garanti(&data, &["verify"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("is empty (0 bytes)"), "{}", run.stderr);
+    // A mistyped --data: named, and not made.
+    let typo = data.with_file_name("dta");
+    let run = garanti(&typo, &["sanctions", "--year", "2017"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("no such directory") && run.stderr.contains("dta"));
+    assert!(!typo.exists());
+    // Serve opens an existing ledger only.
+    let run = garanti(
+        &typo,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            "/nonexistent",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(!typo.exists());
+}
+
+#[test]
+fn judging_commands_refuse_a_broken_chain() {
+    for backend in BACKENDS {
+        let (_dir, data) = imported(backend);
+        let lawful = garanti(&data, &["sanctions", "--format", "json"]);
+        assert_eq!(lawful.code, 0);
+        assert!(
+            lawful.stdout.contains("\"verdict\": \"lawful\""),
+            "{}",
+            lawful.stdout
+        );
+        {
+            // The plan no longer lists the offer: a record that still decodes, with another meaning.
+            let ledger = ledger::Ledger::open(&data, None).unwrap();
+            let rec = ledger.get(2).unwrap().unwrap();
+            let mut value = ledger::storage::stored_value(&rec);
+            let at = value
+                .windows(5)
+                .position(|w| w == b"[\"o-1")
+                .expect("the plan lists o-1");
+            value[at + 4] = b'2';
+            ledger.storage().overwrite_raw(2, Some(&value)).unwrap();
+        }
+        for args in [
+            &["sanctions"][..],
+            &["findings"],
+            &["explain", "s-1"],
+            &["report", "--year", "2017"],
+        ] {
+            let run = garanti(&data, args);
+            assert_eq!(run.code, 1, "{backend} {args:?}: {}", run.stdout);
+            assert!(
+                run.stderr.contains("the chain is broken at seq 2"),
+                "{backend} {args:?}: {}",
+                run.stderr
+            );
+            assert!(run.stdout.is_empty(), "{backend} {args:?}: {}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn an_older_store_restored_alone_is_refused_as_rolled_back() {
+    for backend in BACKENDS {
+        let (dir, data) = imported(backend);
+        let backup = dir.path().join("backup");
+        copy(&store_path(&data, backend), &backup);
+        let more = dir.path().join("more.jsonl");
+        std::fs::write(
+            &more,
+            r#"{"stream": "dk-101:c-2", "type": "offer_started", "effective_at": "2017-03-02T08:00:00Z", "actor": "cw-1", "data": {"offer_id": "o-1"}}"#,
+        )
+        .unwrap();
+        let run = garanti(&data, &["import", more.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let path = store_path(&data, backend);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+        copy(&backup, &path);
+        for args in [&["verify"][..], &["sanctions"], &["head"]] {
+            let run = garanti(&data, args);
+            assert_eq!(run.code, 2, "{backend} {args:?}: {}", run.stdout);
+            assert!(
+                run.stderr.contains("rolled back or replaced")
+                    && run.stderr.contains("were acknowledged"),
+                "{backend}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// Mounts `dir` read-only at a new folder, or None where this process may not mount.
+struct ReadOnlyMount(tempfile::TempDir);
+
+impl ReadOnlyMount {
+    fn of(dir: &Path) -> Option<ReadOnlyMount> {
+        let at = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["--bind", "-o", "ro"])
+            .arg(dir)
+            .arg(at.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(ReadOnlyMount(at))
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_read_only_copy_is_verified_exported_and_reported() {
+    let (dir, data) = imported("redb");
+    let Some(mount) = ReadOnlyMount::of(&data) else {
+        // Without a read-only mount, root can write anything; another user cannot.
+        eprintln!("cannot mount here: checking as the user nobody");
+        return as_nobody(dir.path(), &data);
+    };
+    let ro = mount.0.path();
+    let run = garanti(ro, &["verify"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("ok: "), "{}", run.stdout);
+    let out = dir.path().join("export.jsonl");
+    let run = garanti(ro, &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = garanti(ro, &["report", "--year", "2017", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("chain_head"));
+    // Appending needs write access, and says to which file.
+    let run = garanti(ro, &["import", fixture(SCENARIO).to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("ledger.redb") && run.stderr.contains("Read-only file system"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The same as another user who may read but not write the data directory.
+fn as_nobody(work: &Path, data: &Path) {
+    let chmod = |path: &Path| {
+        Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(path)
+            .status()
+            .unwrap()
+    };
+    chmod(work);
+    let run = Command::new("runuser")
+        .args(["-u", "nobody", "--", BIN, "--now", NOW, "--data"])
+        .arg(data)
+        .arg("verify")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.starts_with("ok: "),
+        "{stdout} {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn input_is_taken_only_as_it_was_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let line = |t: &str| {
+        format!(
+            r#"{{"stream": "dk-101:c-1", "type": "offer_started", "effective_at": "{t}", "actor": "cw-1", "data": {{"offer_id": "o-1"}}}}"#
+        )
+    };
+    for bad in [
+        "2017-03- 2T08:00:00+01:00",
+        "2017-03-02T08:00:60Z",
+        "2017-03-02T08:00:00.1234567891Z",
+    ] {
+        let file = dir.path().join("bad.jsonl");
+        std::fs::write(&file, line(bad) + "\n").unwrap();
+        let run = garanti(&data, &["import", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("line 1") && run.stderr.contains("effective_at"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+    // Invalid UTF-8 on line 3 is named as line 3.
+    let file = dir.path().join("latin1.jsonl");
+    let mut bytes = (line("2017-03-02T08:00:00Z") + "\n").repeat(2).into_bytes();
+    bytes.extend_from_slice(b"{\"stream\": \"dk-101:c-\xe6\"}\n");
+    std::fs::write(&file, bytes).unwrap();
+    let run = garanti(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot read line 3"), "{}", run.stderr);
+    // `--out -` is standard output, not a file named `-`.
+    let (_d, data) = imported("redb");
+    let run = Command::new(BIN)
+        .current_dir(dir.path())
+        .arg("--data")
+        .arg(&data)
+        .args(["--now", NOW, "report", "--year", "2017", "--out", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("chain_head"));
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
+fn sigterm_right_after_listening_is_a_graceful_stop() {
+    let (dir, data) = imported("redb");
+    let tokens = dir.path().join("tokens.toml");
+    let run = garanti(
+        &data,
+        &[
+            "token",
+            "new",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--role",
+            "admin",
+            "--actor",
+            "ops",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for round in 0..20 {
+        let mut child = Command::new(BIN)
+            .arg("--data")
+            .arg(&data)
+            .args(["--now", NOW, "serve", "--listen", "127.0.0.1:0", "--tokens"])
+            .arg(&tokens)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert!(line.starts_with("garanti: listening"), "{line}");
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "round {round}: {status}");
+    }
+}

@@ -369,3 +369,250 @@ fn sigterm_right_after_listening_is_a_graceful_stop() {
         assert_eq!(status.code(), Some(0), "round {round}: {status}");
     }
 }
+
+/// A server that is killed if the test ends early.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A small tmpfs of our own, so that the disk can really be filled (and emptied again).
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    fn new(mib: u32) -> Tmpfs {
+        let at = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(at.path())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "the full-disk test needs to mount a tmpfs (run the tests as root, as .ci/run does)"
+        );
+        Tmpfs(at)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // A server just stopped may hold a file a moment longer; then it is let go lazily.
+        for _ in 0..10 {
+            let done = Command::new("umount")
+                .arg(self.0.path())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if done {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+/// Fills the file system of `path` with one file until a write fails with ENOSPC.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![7u8; 64 << 10];
+    loop {
+        match f.write_all(&chunk).and_then(|()| f.sync_data()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => return,
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+}
+
+fn guidance_batch(stream: &str, n: usize) -> serde_json::Value {
+    serde_json::Value::Array(
+        (0..n)
+            .map(|_| serde_json::json!({"stream": stream, "type": "sanction_guidance_given", "effective_at": "2017-03-01T10:00:00+01:00", "actor": "cw-1", "data": {}}))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_survived_and_left_behind() {
+    for backend in BACKENDS {
+        full_disk(backend).await;
+    }
+}
+
+async fn full_disk(backend: &str) {
+    let disk = Tmpfs::new(16);
+    let data = disk.0.path().join("data");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let tokens = elsewhere.path().join("tokens.toml");
+    let token = garanti(
+        &data,
+        &[
+            "token",
+            "new",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--role",
+            "admin",
+            "--actor",
+            "ops",
+        ],
+    )
+    .stdout
+    .trim()
+    .to_owned();
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--store",
+            backend,
+            "--now",
+            NOW,
+            "serve",
+            "--init",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+        ])
+        .arg(&tokens)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("garanti: listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let post = |stream: String, n: usize| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            http.post(format!("{url}/v1/events"))
+                .bearer_auth(token)
+                .json(&guidance_batch(&stream, n))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut acknowledged = 0u64;
+    assert_eq!(post("dk-101:c-0".into(), 5).await.status(), 201);
+    acknowledged += 5;
+
+    let filler = disk.0.path().join("filler");
+    fill(&filler);
+    let mut refused = None;
+    for i in 0..400 {
+        let r = post(format!("dk-101:c-{i}"), 200).await;
+        match r.status().as_u16() {
+            201 => acknowledged += 200,
+            _ => {
+                refused = Some(r);
+                break;
+            }
+        }
+    }
+    let r = refused.unwrap_or_else(|| panic!("{backend}: every append was taken on a full disk"));
+    assert_eq!(r.status(), 507, "{backend}");
+    assert_eq!(r.headers()["retry-after"], "30");
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        problem["type"], "https://garanti.dk/problems/storage-full",
+        "{problem}"
+    );
+    // Still refused, not a 500, and said so by health and metrics.
+    assert_eq!(
+        post("dk-101:c-x".into(), 200).await.status(),
+        507,
+        "{backend}"
+    );
+    let health = http.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503, "{backend}");
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["storage"], "full", "{backend}: {health}");
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("garanti_storage_state{state=\"full\"} 1"),
+        "{backend}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    if backend == "sled" {
+        // Known gap (issue 10 stays open): after ENOSPC, sled 0.34 reads its own log back as
+        // "corrupted data", so the store cannot be reopened in the process; appends stay refused.
+        let r = post("dk-101:c-after".into(), 3).await;
+        assert!(
+            matches!(r.status().as_u16(), 201 | 500 | 507),
+            "{backend}: {}",
+            r.status()
+        );
+        return;
+    }
+    // Room again: health recovers without an append, and appends are taken.
+    let mut healthy = false;
+    for _ in 0..50 {
+        if http
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        healthy,
+        "{backend}: /healthz stayed 503 after space was freed"
+    );
+    let r = post("dk-101:c-after".into(), 3).await;
+    assert_eq!(r.status(), 201, "{backend}");
+    acknowledged += 3;
+    let head: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(head["head"]["seq"], acknowledged - 1, "{backend}: {head}");
+    // Nothing of the failed batches is seen: the streams read back whole.
+    let case = http
+        .get(format!("{url}/v1/streams/dk-101:c-after"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(case.status(), 200, "{backend}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{backend}");
+    let run = garanti(&data, &["verify"]);
+    assert_eq!(run.code, 0, "{backend}: {}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with(&format!("ok: {acknowledged} records")),
+        "{backend}: {}",
+        run.stdout
+    );
+}

@@ -174,6 +174,21 @@ pub fn finish_creation(dir: &Path, backend: Backend) -> std::io::Result<()> {
     sync_dir(dir)
 }
 
+/// Room the disk must have for a write to be tried again after it was full.
+pub const PROBE_BYTES: usize = 1 << 20;
+
+/// Whether the disk of `dir` has room again: writes and syncs [`PROBE_BYTES`] to a probe file,
+/// then removes it.
+pub fn probe_room(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join("garanti-probe");
+    let written = File::create(&path).and_then(|mut f| {
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
+        f.sync_data()
+    });
+    let removed = std::fs::remove_file(&path);
+    written.and(removed)
+}
+
 /// Bytes of one slot of the head file: magic, generation, record count, head hash, checksum.
 const SLOT: usize = 64;
 const MAGIC: &[u8; 8] = b"GRNTHEAD";

@@ -519,15 +519,18 @@ impl Ledger {
     /// store again (reopening it if needed and committing nothing): a disk that has room again
     /// is seen here, before the next append.
     pub fn health(&self) -> Health {
-        let now = self
-            .health
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let now = self.health_now();
         if now == Health::Ok || self.read_only {
             return now;
         }
         let mut writer = self.writer();
+        if let Health::Full(_) = now {
+            // An empty commit needs no new room: ask the disk itself for some first.
+            if let Err(e) = datadir::probe_room(&self.dir) {
+                self.set_health(Health::Full(datadir::io_words(&e)));
+                return self.health_now();
+            }
+        }
         if self.reopen_if_needed(&mut writer).is_ok() {
             let probed = self.storage().probe();
             match probed {
@@ -537,10 +540,7 @@ impl Ledger {
                 }
             }
         }
-        self.health
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.health_now()
     }
 
     /// The store's state as the last write found it, without asking it again.
@@ -559,6 +559,7 @@ impl Ledger {
     /// `append_group`, at once), so that nothing the failed commit left in the backend's memory is
     /// read or built on.
     fn failed(&self, writer: &mut Writer, e: StoreError) -> AppendError {
+        let e = self.classify(e);
         self.set_health(match &e {
             StoreError::Full(m) => Health::Full(m.clone()),
             other => Health::Failing(other.to_string()),
@@ -567,6 +568,20 @@ impl Ledger {
         match e {
             StoreError::Full(m) => AppendError::StorageFull(m),
             other => AppendError::Storage(other.to_string()),
+        }
+    }
+
+    /// A backend may report a full disk as something else (sled: "corrupted data" after its write
+    /// failed with ENOSPC, or an open that cannot write): the disk itself is asked.
+    fn classify(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Full(m) => StoreError::Full(m),
+            other => match datadir::probe_room(&self.dir) {
+                Err(full) if full.kind() == std::io::ErrorKind::StorageFull => {
+                    StoreError::Full(format!("{other}; {full}"))
+                }
+                _ => other,
+            },
         }
     }
 
@@ -589,6 +604,7 @@ impl Ledger {
         let (store, head) = match reopened {
             Ok(opened) => opened,
             Err(e) => {
+                let e = self.classify(e);
                 let message = e.to_string();
                 *storage = Box::new(storage::Closed {
                     backend: self.backend,

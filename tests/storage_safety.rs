@@ -496,6 +496,7 @@ async fn full_disk(backend: &str) {
         .strip_prefix("garanti: listening on ")
         .unwrap()
         .to_owned();
+    let mut child = Killed(child);
     let http = reqwest::Client::new();
     let post = |stream: String, n: usize| {
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
@@ -603,10 +604,10 @@ async fn full_disk(backend: &str) {
     assert_eq!(case.status(), 200, "{backend}");
 
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{backend}");
+    assert_eq!(child.0.wait().unwrap().code(), Some(0), "{backend}");
     let run = garanti(&data, &["verify"]);
     assert_eq!(run.code, 0, "{backend}: {}{}", run.stdout, run.stderr);
     assert!(

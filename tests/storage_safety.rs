@@ -328,12 +328,10 @@ fn input_is_taken_only_as_it_was_meant() {
     assert!(!dir.path().join("-").exists());
 }
 
-#[test]
-fn sigterm_right_after_listening_is_a_graceful_stop() {
-    let (dir, data) = imported("redb");
-    let tokens = dir.path().join("tokens.toml");
+/// An admin token in a new tokens file.
+fn admin_token(data: &Path, tokens: &Path) -> String {
     let run = garanti(
-        &data,
+        data,
         &[
             "token",
             "new",
@@ -346,26 +344,45 @@ fn sigterm_right_after_listening_is_a_graceful_stop() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for round in 0..20 {
-        let mut child = Command::new(BIN)
-            .arg("--data")
-            .arg(&data)
-            .args(["--now", NOW, "serve", "--listen", "127.0.0.1:0", "--tokens"])
-            .arg(&tokens)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
+    run.stdout.trim().to_owned()
+}
+
+/// Starts `garanti [global] serve --listen 127.0.0.1:0 [serve_args]` and reads the URL it prints.
+fn serve(data: &Path, tokens: &Path, global: &[&str], serve_args: &[&str]) -> (Killed, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["--now", NOW])
+        .args(global)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(tokens)
+        .args(serve_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-        assert!(line.starts_with("garanti: listening"), "{line}");
-        let pid = child.id().to_string();
+    let mut line = String::new();
+    let stdout = child.stdout.take().unwrap();
+    let child = Killed(child);
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("garanti: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+#[test]
+fn sigterm_right_after_listening_is_a_graceful_stop() {
+    let (dir, data) = imported("redb");
+    let tokens = dir.path().join("tokens.toml");
+    admin_token(&data, &tokens);
+    for round in 0..20 {
+        let (mut child, _) = serve(&data, &tokens, &[], &[]);
+        let pid = child.0.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = child.wait().unwrap();
+        let status = child.0.wait().unwrap();
         assert_eq!(status.code(), Some(0), "round {round}: {status}");
     }
 }
@@ -450,53 +467,8 @@ async fn full_disk(backend: &str) {
     let data = disk.0.path().join("data");
     let elsewhere = tempfile::tempdir().unwrap();
     let tokens = elsewhere.path().join("tokens.toml");
-    let token = garanti(
-        &data,
-        &[
-            "token",
-            "new",
-            "--tokens",
-            tokens.to_str().unwrap(),
-            "--role",
-            "admin",
-            "--actor",
-            "ops",
-        ],
-    )
-    .stdout
-    .trim()
-    .to_owned();
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(&data)
-        .args([
-            "--store",
-            backend,
-            "--now",
-            NOW,
-            "serve",
-            "--init",
-            "--listen",
-            "127.0.0.1:0",
-            "--tokens",
-        ])
-        .arg(&tokens)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("garanti: listening on ")
-        .unwrap()
-        .to_owned();
-    let mut child = Killed(child);
+    let token = admin_token(&data, &tokens);
+    let (mut child, url) = serve(&data, &tokens, &["--store", backend], &["--init"]);
     let http = reqwest::Client::new();
     let post = |stream: String, n: usize| {
         let (http, url, token) = (http.clone(), url.clone(), token.clone());

@@ -161,7 +161,7 @@ fn crash_test(store: &str, seed: u64) {
         }
         if kills % 3 == 0 && older.is_none() {
             let copy = work.path().join(format!("older-{runs}"));
-            copy_store(&store_path, &copy);
+            common::copy_tree(&store_path, &copy);
             older = Some((copy, records));
         }
         if head.is_some_and(|h| h.seq + 1 == EVENTS as u64) {
@@ -176,27 +176,6 @@ fn crash_test(store: &str, seed: u64) {
         marker_checks >= 5 && rollback_checks >= 2,
         "{store}: {marker_checks} marker and {rollback_checks} rollback checks"
     );
-}
-
-fn copy_store(from: &std::path::Path, to: &std::path::Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy_store(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
-fn replace_store(path: &std::path::Path, with: &std::path::Path) {
-    if path.is_dir() {
-        std::fs::remove_dir_all(path).unwrap();
-    } else {
-        std::fs::remove_file(path).unwrap();
-    }
-    copy_store(with, path);
 }
 
 /// Without its marker, no open (a command that would make a ledger included) touches the store.
@@ -232,8 +211,8 @@ fn rollback_refused(
     records: u64,
 ) {
     let current = data.with_extension("current");
-    copy_store(store_path, &current);
-    replace_store(store_path, older);
+    common::copy_tree(store_path, &current);
+    common::replace_tree(store_path, older);
     let err = ledger::Ledger::open_as(data, None, ledger::Access::Read)
         .err()
         .unwrap_or_else(|| panic!("{store}: an older store ({held} of {records}) opened"))
@@ -251,12 +230,8 @@ fn rollback_refused(
         "{store}: {}",
         run.stderr
     );
-    replace_store(store_path, &current);
-    if current.is_dir() {
-        std::fs::remove_dir_all(&current).unwrap();
-    } else {
-        std::fs::remove_file(&current).unwrap();
-    }
+    common::replace_tree(store_path, &current);
+    common::remove_tree(&current);
 }
 
 #[test]

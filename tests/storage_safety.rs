@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fixture, garanti, BIN, NOW};
+use common::{copy_tree, fixture, garanti, remove_tree, replace_tree, tree_size, BIN, NOW};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -14,18 +14,6 @@ const SCENARIO: &str = "scenarios/01-lawful-sanction.jsonl";
 
 fn store_path(data: &Path, backend: &str) -> PathBuf {
     data.join(format!("ledger.{backend}"))
-}
-
-/// Bytes of a store (a file, or every file of a folder).
-fn size(path: &Path) -> u64 {
-    if path.is_dir() {
-        std::fs::read_dir(path)
-            .unwrap()
-            .map(|e| size(&e.unwrap().path()))
-            .sum()
-    } else {
-        std::fs::metadata(path).map_or(0, |m| m.len())
-    }
 }
 
 /// A data directory with the lawful-sanction scenario imported.
@@ -45,7 +33,7 @@ fn imported(backend: &str) -> (tempfile::TempDir, PathBuf) {
 fn a_missing_marker_never_empties_the_ledger() {
     for backend in BACKENDS {
         let (_dir, data) = imported(backend);
-        let before = size(&store_path(&data, backend));
+        let before = tree_size(&store_path(&data, backend));
         std::fs::remove_file(data.join("garanti-store.toml")).unwrap();
         for args in [
             &["verify"][..],
@@ -67,7 +55,7 @@ fn a_missing_marker_never_empties_the_ledger() {
         // Even `import`, which makes ledgers, does not make one over it.
         let run = garanti(&data, &["import", fixture(SCENARIO).to_str().unwrap()]);
         assert_eq!(run.code, 2, "{backend}: {}", run.stdout);
-        assert_eq!(size(&store_path(&data, backend)), before, "{backend}");
+        assert_eq!(tree_size(&store_path(&data, backend)), before, "{backend}");
         let other = if backend == "redb" { "sled" } else { "redb" };
         assert!(!store_path(&data, other).exists(), "{backend}");
     }
@@ -78,11 +66,7 @@ fn a_missing_empty_or_mistyped_store_is_an_error_not_an_empty_ledger() {
     for backend in BACKENDS {
         let (_dir, data) = imported(backend);
         let path = store_path(&data, backend);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-        } else {
-            std::fs::remove_file(&path).unwrap();
-        }
+        remove_tree(&path);
         for args in [&["verify"][..], &["report", "--year", "2017"], &["export"]] {
             let run = garanti(&data, args);
             assert_eq!(run.code, 2, "{backend} {args:?}: {}", run.stdout);
@@ -166,7 +150,7 @@ fn an_older_store_restored_alone_is_refused_as_rolled_back() {
     for backend in BACKENDS {
         let (dir, data) = imported(backend);
         let backup = dir.path().join("backup");
-        copy(&store_path(&data, backend), &backup);
+        copy_tree(&store_path(&data, backend), &backup);
         let more = dir.path().join("more.jsonl");
         std::fs::write(
             &more,
@@ -176,12 +160,7 @@ fn an_older_store_restored_alone_is_refused_as_rolled_back() {
         let run = garanti(&data, &["import", more.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let path = store_path(&data, backend);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-        } else {
-            std::fs::remove_file(&path).unwrap();
-        }
-        copy(&backup, &path);
+        replace_tree(&path, &backup);
         for args in [&["verify"][..], &["sanctions"], &["head"]] {
             let run = garanti(&data, args);
             assert_eq!(run.code, 2, "{backend} {args:?}: {}", run.stdout);
@@ -192,18 +171,6 @@ fn an_older_store_restored_alone_is_refused_as_rolled_back() {
                 run.stderr
             );
         }
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
     }
 }
 

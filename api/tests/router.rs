@@ -1160,3 +1160,59 @@ async fn a_kept_sanction_answer_ends_when_its_case_grows() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A commit that reported a failure but was durable all the same leaves records in the log that
+/// the server's view never folded (here written past the API, as such a commit does): the next
+/// acknowledged append folds them first, so the view stays the log's.
+#[tokio::test]
+async fn records_the_view_missed_are_folded_before_the_next_append() {
+    let app = App::new();
+    let missed = ledger::NewEvent {
+        stream: "dk-101:c-missed".into(),
+        event_type: "sanction_guidance_given".into(),
+        effective_at: ledger::Timestamp::parse_rfc3339("2017-03-01T10:00:00+01:00").unwrap(),
+        recorded_at: None,
+        actor: "cw-1".into(),
+        data: "{}".into(),
+    };
+    app.state
+        .ledger
+        .append(ledger::Append {
+            events: vec![missed.clone(), missed],
+            constraints: Vec::new(),
+            expected_versions: Vec::new(),
+            appended_by: "test".into(),
+            appended_at: ledger::Timestamp::utc(now()),
+        })
+        .unwrap();
+    let body = r#"[{"stream": "dk-101:c-next", "type": "sanction_guidance_given", "effective_at": "2017-03-01T10:00:00+01:00", "actor": "cw-1", "data": {}}]"#;
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/json"),
+            body,
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.json()["events"][0]["seq"], 2, "{}", a.text);
+    let case = app
+        .send(
+            "GET",
+            "/v1/streams/dk-101:c-missed",
+            Some(ADMIN),
+            None,
+            "",
+            &[],
+        )
+        .await;
+    assert_eq!(case.status, StatusCode::OK, "{}", case.text);
+    let events = case.json()["events"].as_array().map_or(0, Vec::len);
+    assert_eq!(events, 2, "{}", case.text);
+    let head = app
+        .send("GET", "/v1/ledger/head", Some(ADMIN), None, "", &[])
+        .await;
+    assert_eq!(head.json()["seq"], 2, "{}", head.text);
+}

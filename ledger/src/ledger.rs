@@ -377,13 +377,9 @@ impl Ledger {
         path: &Path,
         access: Access,
     ) -> Result<(Box<dyn Storage>, bool), LedgerError> {
-        let denied = |e: &StoreError| {
-            let text = e.to_string();
-            text.contains("Permission denied") || text.contains("Read-only file system")
-        };
         match storage::open(backend, path, OpenMode::Existing) {
             Ok(s) => Ok((s, false)),
-            Err(e) if access == Access::Read && denied(&e) => {
+            Err(e @ StoreError::Denied(_)) if access == Access::Read => {
                 match storage::open(backend, path, OpenMode::ReadOnly) {
                     Ok(s) => Ok((s, true)),
                     Err(ro) => Err(data_dir_err(dir, format!(
@@ -394,7 +390,7 @@ impl Ledger {
                     ))),
                 }
             }
-            Err(e) if denied(&e) => Err(data_dir_err(dir, format!(
+            Err(e @ StoreError::Denied(_)) => Err(data_dir_err(dir, format!(
                 "{} cannot be opened for writing: {e}; appending needs write access to {} and to the directory",
                 datadir::store_name(backend),
                 path.display()

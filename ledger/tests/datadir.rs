@@ -5,25 +5,13 @@
 
 mod common;
 
-use common::{append, event, filled, BACKENDS};
+use common::{append, copy_tree, event, filled, remove_tree, replace_tree, tree_size, BACKENDS};
 use ledger::datadir::{CREATING_FILE, HEAD_FILE, MARKER_FILE};
 use ledger::{Access, Backend, Ledger, LedgerError};
 use std::path::Path;
 
 fn store(dir: &Path, backend: Backend) -> std::path::PathBuf {
     dir.join(ledger::datadir::store_name(backend))
-}
-
-/// Bytes of a store (a file, or every file of a folder).
-fn size(path: &Path) -> u64 {
-    if path.is_dir() {
-        std::fs::read_dir(path)
-            .unwrap()
-            .map(|e| size(&e.unwrap().path()))
-            .sum()
-    } else {
-        std::fs::metadata(path).map_or(0, |m| m.len())
-    }
 }
 
 fn open_err(dir: &Path, backend: Option<Backend>, access: Access) -> String {
@@ -33,26 +21,13 @@ fn open_err(dir: &Path, backend: Option<Backend>, access: Access) -> String {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_missing_marker_is_refused_and_the_store_kept() {
     for backend in BACKENDS {
         for access in [Access::Create, Access::Write, Access::Read] {
             let dir = tempfile::tempdir().unwrap();
             drop(filled(dir.path(), backend, 30));
-            let before = size(&store(dir.path(), backend));
+            let before = tree_size(&store(dir.path(), backend));
             std::fs::remove_file(dir.path().join(MARKER_FILE)).unwrap();
             let err = open_err(dir.path(), None, access);
             assert!(
@@ -60,7 +35,7 @@ fn a_missing_marker_is_refused_and_the_store_kept() {
                     && err.contains(ledger::datadir::store_name(backend)),
                 "{backend} {access:?}: {err}"
             );
-            assert_eq!(size(&store(dir.path(), backend)), before, "{backend}");
+            assert_eq!(tree_size(&store(dir.path(), backend)), before, "{backend}");
             // With the marker back, everything is there.
             ledger::datadir::write_marker(dir.path(), backend).unwrap();
             assert_eq!(Ledger::open(dir.path(), None).unwrap().next_seq(), 30);
@@ -97,11 +72,7 @@ fn a_missing_empty_or_foreign_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         drop(filled(dir.path(), backend, 9));
         let path = store(dir.path(), backend);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-        } else {
-            std::fs::remove_file(&path).unwrap();
-        }
+        remove_tree(&path);
         for access in [Access::Create, Access::Write, Access::Read] {
             let err = open_err(dir.path(), None, access);
             assert!(err.contains("is missing"), "{backend}: {err}");
@@ -123,7 +94,7 @@ fn a_missing_empty_or_foreign_store_is_refused() {
         // A marker naming the other backend, its store absent.
         let dir = tempfile::tempdir().unwrap();
         drop(filled(dir.path(), backend, 9));
-        let before = size(&store(dir.path(), backend));
+        let before = tree_size(&store(dir.path(), backend));
         ledger::datadir::write_marker(dir.path(), other).unwrap();
         let err = open_err(dir.path(), None, Access::Create);
         assert!(err.contains("another backend's store"), "{backend}: {err}");
@@ -132,7 +103,7 @@ fn a_missing_empty_or_foreign_store_is_refused() {
             err.contains(&format!("--store {other}")),
             "{backend}: {err}"
         );
-        assert_eq!(size(&store(dir.path(), backend)), before);
+        assert_eq!(tree_size(&store(dir.path(), backend)), before);
         assert!(!store(dir.path(), other).exists());
     }
     // A redb file cut to nothing.
@@ -141,7 +112,7 @@ fn a_missing_empty_or_foreign_store_is_refused() {
     std::fs::write(store(dir.path(), Backend::Redb), b"").unwrap();
     let err = open_err(dir.path(), None, Access::Create);
     assert!(err.contains("is empty (0 bytes)"), "{err}");
-    assert_eq!(size(&store(dir.path(), Backend::Redb)), 0);
+    assert_eq!(tree_size(&store(dir.path(), Backend::Redb)), 0);
 }
 
 #[test]
@@ -151,18 +122,13 @@ fn an_older_copy_of_the_store_is_refused() {
         let ledger = filled(dir.path(), backend, 12);
         drop(ledger);
         let backup = tempfile::tempdir().unwrap();
-        copy_dir(dir.path(), backup.path());
+        copy_tree(dir.path(), backup.path());
         let ledger = Ledger::open(dir.path(), None).unwrap();
         ledger.append(append(vec![event("dk-1:a", 99)])).unwrap();
         drop(ledger);
         // Only the store is restored from the backup: rolled back.
         let path = store(dir.path(), backend);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-            copy_dir(&store(backup.path(), backend), &path);
-        } else {
-            std::fs::copy(store(backup.path(), backend), &path).unwrap();
-        }
+        replace_tree(&path, &store(backup.path(), backend));
         for access in [Access::Create, Access::Write, Access::Read] {
             match Ledger::open_as(dir.path(), None, access) {
                 Err(e @ LedgerError::RolledBack { .. }) => {
@@ -194,12 +160,7 @@ fn another_store_of_the_same_size_is_refused() {
         }
         drop(ledger);
         let path = store(dir.path(), backend);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-            copy_dir(&store(other.path(), backend), &path);
-        } else {
-            std::fs::copy(store(other.path(), backend), &path).unwrap();
-        }
+        replace_tree(&path, &store(other.path(), backend));
         let err = open_err(dir.path(), None, Access::Read);
         assert!(
             err.contains("acknowledged record seq 4 has hash")
@@ -313,7 +274,7 @@ fn an_interrupted_creation_is_started_again_only_on_evidence() {
         std::fs::write(store(dir.path(), Backend::Redb), b"\0\0\0 cut short").unwrap();
         let err = open_err(dir.path(), Some(backend), Access::Create);
         assert!(err.contains("not a garanti data directory"), "{err}");
-        assert_eq!(size(&store(dir.path(), Backend::Redb)), 13);
+        assert_eq!(tree_size(&store(dir.path(), Backend::Redb)), 13);
     }
 }
 

@@ -78,3 +78,8 @@ pub fn head(data: &Path) -> Option<(u64, String)> {
         .as_u64()
         .map(|s| (s, v["hash"].as_str().unwrap().to_owned()))
 }
+
+#[path = "../../ledger/tests/common/fs.rs"]
+mod fs;
+#[allow(unused_imports)]
+pub use fs::*;

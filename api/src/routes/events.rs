@@ -347,6 +347,8 @@ fn replayed(
         (status = 413, description = "Body or batch too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Unsupported media type", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed event (pointer and line of the field)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The writer is busy or the server is stopping (`Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The ledger's disk is full: nothing was written (`storage-full`, `Retry-After`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

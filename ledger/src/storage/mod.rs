@@ -57,13 +57,21 @@ pub enum StoreError {
         "the store was opened read-only ({0}); appending needs write access to the data directory"
     )]
     ReadOnly(String),
+    /// This user may not write the store (its mode or owner, or a read-only mount).
+    #[error("{0}")]
+    Denied(String),
 }
 
 impl StoreError {
-    /// An I/O error of a backend, classified: a full disk is `Full`, the rest `Backend`.
+    /// An I/O error of a backend, classified: a full disk is `Full`, no write access `Denied`,
+    /// the rest `Backend`.
     pub fn io(e: &std::io::Error) -> StoreError {
+        use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem, StorageFull};
         match e.kind() {
-            std::io::ErrorKind::StorageFull => StoreError::Full(e.to_string()),
+            StorageFull => StoreError::Full(e.to_string()),
+            PermissionDenied | ReadOnlyFilesystem => {
+                StoreError::Denied(crate::datadir::io_words(e))
+            }
             _ => StoreError::Backend(crate::datadir::io_words(e)),
         }
     }

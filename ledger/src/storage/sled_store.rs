@@ -111,7 +111,7 @@ impl SledStore {
                 )))
             }
             OpenMode::ReadOnly => {
-                return Err(StoreError::ReadOnly(format!(
+                return Err(StoreError::Backend(format!(
                     "the sled backend writes to its store even to read it, so a copy without write access cannot be opened; give this user write access to {} or read an export of it",
                     path.display()
                 )))

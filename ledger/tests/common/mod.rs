@@ -62,3 +62,7 @@ pub fn filled(dir: &std::path::Path, backend: Backend, n: u64) -> Ledger {
     }
     ledger
 }
+
+mod fs;
+#[allow(unused_imports)]
+pub use fs::*;

@@ -243,6 +243,14 @@ impl IntoResponse for ApiError {
 
 impl From<ledger::LedgerError> for ApiError {
     fn from(e: ledger::LedgerError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // Closed after a failed write on a full disk: reads come back with room.
+            ledger::LedgerError::Store(ledger::storage::StoreError::Full(_)) => {
+                ApiError::Unavailable(
+                    "the ledger's disk is full and its store is closed until there is room; retry later".into(),
+                )
+            }
+            other => ApiError::internal(other),
+        }
     }
 }

@@ -79,6 +79,15 @@ pub enum AppendError {
     Storage(String),
 }
 
+impl From<&StoreError> for AppendError {
+    fn from(e: &StoreError) -> AppendError {
+        match e {
+            StoreError::Full(m) => AppendError::StorageFull(m.clone()),
+            other => AppendError::Storage(other.to_string()),
+        }
+    }
+}
+
 /// Errors of opening and reading a ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -561,10 +570,7 @@ impl Ledger {
             other => Health::Failing(other.to_string()),
         });
         writer.reopen = true;
-        match e {
-            StoreError::Full(m) => AppendError::StorageFull(m),
-            other => AppendError::Storage(other.to_string()),
-        }
+        AppendError::from(&e)
     }
 
     /// A backend may report a full disk as something else (sled: "corrupted data" after its write
@@ -581,57 +587,60 @@ impl Ledger {
         }
     }
 
-    /// Reopens the store after a failed commit. The reopened store must hold exactly what the
-    /// ledger acknowledged: if it holds more (a commit that failed after it was durable), the
-    /// ledger goes on from there, since those records are chained and whole.
+    /// Reopens the store after a failed commit: the old handle is closed at once (nothing the
+    /// failed commit left in its memory may be read), the new one opened once the disk has room.
+    /// The reopened store must hold every record the ledger acknowledged: if it holds more (a
+    /// commit that failed after it was durable), the ledger goes on from there, since those
+    /// records are chained and whole.
     fn reopen_if_needed(&self, writer: &mut Writer) -> Result<(), AppendError> {
         if !writer.reopen {
             return Ok(());
         }
-        let path = self.dir.join(datadir::store_name(self.backend));
         let mut storage = self.storage.write().unwrap_or_else(|p| p.into_inner());
         // The old handle goes first: a store is opened by one handle at a time.
-        *storage = Box::new(storage::Closed {
-            backend: self.backend,
-            reason: "reopening".into(),
-        });
-        let reopened = storage::open(self.backend, &path, OpenMode::Existing)
-            .and_then(|s| s.head().map(|h| (s, h)));
-        let (store, head) = match reopened {
-            Ok(opened) => opened,
+        *storage = Box::new(storage::Closed::new(
+            self.backend,
+            StoreError::Backend("reopening".into()),
+        ));
+        let (store, head) = match self.reopen(writer.head) {
+            Ok(reopened) => reopened,
             Err(e) => {
-                let e = self.classify(e);
-                let message = e.to_string();
-                *storage = Box::new(storage::Closed {
-                    backend: self.backend,
-                    reason: message.clone(),
-                });
-                return Err(match e {
-                    StoreError::Full(m) => AppendError::StorageFull(m),
-                    _ => AppendError::Storage(message),
-                });
+                let answer = AppendError::from(&e);
+                *storage = Box::new(storage::Closed::new(self.backend, e));
+                return Err(answer);
             }
         };
-        let held = head.map_or(0, |h| h.seq + 1);
-        let acknowledged = writer.head.map_or(0, |h| h.seq + 1);
-        if held < acknowledged {
-            *storage = Box::new(storage::Closed {
-                backend: self.backend,
-                reason: format!("after reopening, the store holds {held} records but {acknowledged} were acknowledged"),
-            });
-            return Err(AppendError::Storage(format!(
-                "after reopening, the store holds {held} records but {acknowledged} were acknowledged; stop the server and run `garanti verify`"
-            )));
-        }
         *storage = store;
         drop(storage);
         writer.head = head;
         if let Some(f) = writer.head_file.as_mut() {
             f.record(Acknowledged::of(head))
-                .map_err(|e| AppendError::Storage(datadir::io_words(&e)))?;
+                .map_err(|e| AppendError::from(&StoreError::io(&e)))?;
         }
         writer.reopen = false;
         Ok(())
+    }
+
+    /// Opens the store again, only on a disk with room: a backend may write as it opens (sled
+    /// writes a snapshot), and such a write cut short by a full disk left a sled store that
+    /// could not be read back at all.
+    fn reopen(
+        &self,
+        acknowledged: Option<Head>,
+    ) -> Result<(Box<dyn Storage>, Option<Head>), StoreError> {
+        datadir::probe_room(&self.dir).map_err(|e| StoreError::io(&e))?;
+        let path = self.dir.join(datadir::store_name(self.backend));
+        let store =
+            storage::open(self.backend, &path, OpenMode::Existing).map_err(|e| self.classify(e))?;
+        let head = store.head()?;
+        let held = head.map_or(0, |h| h.seq + 1);
+        let acknowledged = acknowledged.map_or(0, |h| h.seq + 1);
+        if held < acknowledged {
+            return Err(StoreError::Corrupt(format!(
+                "after reopening, the store holds {held} records but {acknowledged} were acknowledged; stop the server"
+            )));
+        }
+        Ok((store, head))
     }
 
     /// The seq the next appended record gets.

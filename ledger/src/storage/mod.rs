@@ -209,16 +209,30 @@ pub fn open(backend: Backend, path: &Path, mode: OpenMode) -> Result<Box<dyn Sto
 /// A store that could not be reopened after a failed commit: every call says so, until the
 /// ledger reopens it.
 pub struct Closed {
-    pub backend: Backend,
-    pub reason: String,
+    backend: Backend,
+    /// Why it could not be reopened: a full disk stays `Full`, so a reader is told to come back.
+    full: bool,
+    reason: String,
 }
 
 impl Closed {
+    pub fn new(backend: Backend, why: StoreError) -> Closed {
+        Closed {
+            backend,
+            full: matches!(why, StoreError::Full(_)),
+            reason: why.to_string(),
+        }
+    }
+
     fn err(&self) -> StoreError {
-        StoreError::Backend(format!(
+        let message = format!(
             "the store is closed after a failed write and could not be reopened yet ({})",
             self.reason
-        ))
+        );
+        match self.full {
+            true => StoreError::Full(message),
+            false => StoreError::Backend(message),
+        }
     }
 }
 

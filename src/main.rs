@@ -401,6 +401,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_storage_panics();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -416,6 +417,18 @@ fn main() -> ExitCode {
             ExitCode::from(if chain_broken { EXIT_FOUND } else { EXIT_ERROR })
         }
     }
+}
+
+/// sled 0.34 panics on some damaged logs; the storage layer catches those panics and reports the
+/// damage as an error, so the panic's own message and backtrace would only be noise before it.
+fn quiet_storage_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.location().is_some_and(|l| l.file().contains("/sled-")) {
+            return;
+        }
+        default(info);
+    }));
 }
 
 fn run(cli: Cli) -> Result<u8> {

@@ -10,8 +10,12 @@ pub mod export;
 pub mod group;
 pub mod interchange;
 pub mod ledger;
+pub mod merkle;
+pub mod note;
+pub mod proof;
 pub mod record;
 pub mod storage;
+pub mod transparency;
 pub mod verify;
 
 pub use datadir::Access;

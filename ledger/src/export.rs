@@ -2,6 +2,7 @@
 //! says what the record's stored bytes say.
 
 use crate::interchange::{export_line, export_trailer};
+use crate::merkle::{self, Frontier, TreeHash};
 use crate::record::{decode, Hash, Timestamp};
 use crate::verify::{ChainChecker, ChainFault, FaultKind};
 use serde_json::Value;
@@ -14,6 +15,10 @@ pub struct ExportCheck {
     pub first: Option<(u64, Hash)>,
     pub checker_head: Option<crate::record::Head>,
     pub records: u64,
+    /// The Merkle tree of the export's records (the ledger's tree when it starts at seq 0).
+    pub tree: Frontier,
+    /// The root of the tree of its first `mark` records, if asked and it has them.
+    pub marked: Option<TreeHash>,
 }
 
 /// The fields of an export line that the chain check needs; strings borrowed from the line.
@@ -88,12 +93,29 @@ pub fn verify_export(reader: impl BufRead) -> Result<ExportCheck, ChainFault> {
     read_export(reader, &mut |_| {})
 }
 
+/// [`verify_export`], also giving the root of the tree of the first `mark` records (the export
+/// must start at seq 0 for it).
+pub fn verify_export_marked(reader: impl BufRead, mark: u64) -> Result<ExportCheck, ChainFault> {
+    read_export_marked(reader, Some(mark), &mut |_| {})
+}
+
 /// Reads an export, checking it as [`verify_export`] does, and hands each checked record to `visit`
 /// in order. A fault stops the reading: the records visited before it are the intact prefix.
 pub fn read_export(
     reader: impl BufRead,
     visit: &mut dyn FnMut(&crate::record::StoredRecord),
 ) -> Result<ExportCheck, ChainFault> {
+    read_export_marked(reader, None, visit)
+}
+
+/// [`read_export`], also giving the root of the tree of the first `mark` records.
+pub fn read_export_marked(
+    reader: impl BufRead,
+    mark: Option<u64>,
+    visit: &mut dyn FnMut(&crate::record::StoredRecord),
+) -> Result<ExportCheck, ChainFault> {
+    let mut tree = Frontier::new();
+    let mut marked = (mark == Some(0)).then(merkle::empty_root);
     let mut checker: Option<ChainChecker> = None;
     let mut first = None;
     let mut ended = false;
@@ -127,9 +149,10 @@ pub fn read_export(
                 )));
             }
             let head = checker.as_ref().and_then(ChainChecker::head);
-            if line != export_trailer(seen, head.as_ref().map(|h| (h.seq, &h.hash))) {
+            let start = first.as_ref().map(|(seq, prev)| (*seq, prev));
+            if line != export_trailer(seen, start, head.as_ref().map(|h| (h.seq, &h.hash))) {
                 return Err(fault(
-                    "export_end does not name the last record's seq and hash".into(),
+                    "export_end does not name the first record's seq and prev_hash and the last record's seq and hash".into(),
                 ));
             }
             ended = true;
@@ -175,6 +198,10 @@ pub fn read_export(
                 kind: FaultKind::Export(format!("line {line_no}: {why}")),
             });
         }
+        tree.push(merkle::leaf_hash(&record.bytes), &mut |_, _| {});
+        if mark == Some(tree.size()) && record.seq + 1 == tree.size() {
+            marked = Some(tree.root());
+        }
         visit(&record);
     }
     let records = checker.as_ref().map_or(0, ChainChecker::count);
@@ -190,5 +217,7 @@ pub fn read_export(
         first,
         checker_head: checker.as_ref().and_then(ChainChecker::head),
         records,
+        tree,
+        marked,
     })
 }

@@ -259,13 +259,20 @@ pub fn export_line(record: &StoredRecord, view: &RecordView<'_>) -> String {
 }
 
 /// The closing line of an export, so that a cut-off file is told from a whole one.
-pub fn export_trailer(count: u64, last: Option<(u64, &Hash)>) -> String {
-    match last {
-        Some((seq, hash)) => format!(
-            "{{\"export_end\":{{\"records\":{count},\"last_seq\":{seq},\"last_hash\":\"{}\"}}}}",
+/// `first`: the first record's seq and the prev_hash it starts from (so a cut at the front is
+/// visible); `last`: the last record's seq and hash.
+pub fn export_trailer(
+    count: u64,
+    first: Option<(u64, &Hash)>,
+    last: Option<(u64, &Hash)>,
+) -> String {
+    match (first, last) {
+        (Some((first_seq, first_prev)), Some((seq, hash))) => format!(
+            "{{\"export_end\":{{\"records\":{count},\"first_seq\":{first_seq},\"first_prev_hash\":\"{}\",\"last_seq\":{seq},\"last_hash\":\"{}\"}}}}",
+            to_hex(first_prev),
             to_hex(hash)
         ),
-        None => format!("{{\"export_end\":{{\"records\":{count}}}}}"),
+        _ => format!("{{\"export_end\":{{\"records\":{count}}}}}"),
     }
 }
 

@@ -2,8 +2,10 @@
 //! are acknowledged, and reads by seq, by stream and of the head.
 
 use crate::datadir::{self, Acknowledged, HeadFile};
+use crate::merkle::{self, Frontier, TreeHash};
 use crate::record::{
     seal, Hash, Head, NewEvent, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH,
+    MAX_RECORD_BYTES,
 };
 use crate::storage::{
     self, Backend, CommitBatch, OpenMode, PendingRecord, RawRecord, Storage, StoreError,
@@ -97,6 +99,9 @@ pub enum LedgerError {
     DataDir { dir: PathBuf, message: String },
     #[error("record seq {seq} is damaged: {message}; run `garanti verify`")]
     Damaged { seq: u64, message: String },
+    /// A proof, tile or checkpoint asked of the tree that it cannot give.
+    #[error("{0}")]
+    Tree(String),
     /// The store is smaller than, or different from, what the ledger acknowledged.
     #[error("data directory {dir}: {message}: the store was rolled back or replaced. Nothing was changed. Restore the whole data directory (the store, {MARKER} and {HEAD} together) from one backup, or find the store that was acknowledged", MARKER = datadir::MARKER_FILE, HEAD = datadir::HEAD_FILE)]
     RolledBack { dir: PathBuf, message: String },
@@ -105,8 +110,14 @@ pub enum LedgerError {
 /// The outcome of walking the whole chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Every record checked out; the head (None for an empty ledger) and the count.
-    Intact { head: Option<Head>, records: u64 },
+    /// Every record checked out; the head (None for an empty ledger), the count, the Merkle
+    /// tree's root recomputed from the records, and the root at the size asked for, if any.
+    Intact {
+        head: Option<Head>,
+        records: u64,
+        root: TreeHash,
+        marked: Option<TreeHash>,
+    },
     /// The first bad place.
     Broken(ChainFault),
 }
@@ -137,6 +148,8 @@ pub struct Ledger {
 /// What the single writer owns.
 struct Writer {
     head: Option<Head>,
+    /// The right edge of the Merkle tree over the records up to the head.
+    tree: Frontier,
     /// Where every acknowledged head is recorded outside the store (None when read-only).
     head_file: Option<HeadFile>,
     /// The last commit failed: the store is reopened before anything else is written.
@@ -291,14 +304,7 @@ impl Ledger {
             &dir.join(datadir::store_name(backend)),
             OpenMode::Existing,
         )?;
-        Ok(Ledger::assemble(
-            dir,
-            backend,
-            false,
-            storage,
-            None,
-            Some(head_file),
-        ))
+        Ledger::assemble(dir, backend, false, storage, None, Some(head_file))
     }
 
     /// Whether `name`, in a directory with the creation-in-progress file, is what an unfinished
@@ -348,9 +354,7 @@ impl Ledger {
         let head = storage.head()?;
         let head_file =
             Ledger::check_acknowledged(dir, backend, marker, storage.as_ref(), head, read_only)?;
-        Ok(Ledger::assemble(
-            dir, backend, read_only, storage, head, head_file,
-        ))
+        Ledger::assemble(dir, backend, read_only, storage, head, head_file)
     }
 
     /// The store named by the marker must be there, not empty, and alone.
@@ -479,19 +483,21 @@ impl Ledger {
         storage: Box<dyn Storage>,
         head: Option<Head>,
         head_file: Option<HeadFile>,
-    ) -> Ledger {
-        Ledger {
+    ) -> Result<Ledger, LedgerError> {
+        let tree = tree_at_open(storage.as_ref(), head, read_only)?;
+        Ok(Ledger {
             dir: dir.into(),
             backend,
             read_only,
             storage: RwLock::new(storage),
             writer: Mutex::new(Writer {
                 head,
+                tree,
                 head_file,
                 reopen: false,
             }),
             health: Mutex::new(Health::Ok),
-        }
+        })
     }
 
     /// Whether the store was opened read-only (appends are refused).
@@ -518,6 +524,11 @@ impl Ledger {
 
     pub fn head(&self) -> Option<Head> {
         self.writer().head
+    }
+
+    /// The Merkle tree's right edge at the head (its size and root).
+    pub fn tree(&self) -> Frontier {
+        self.writer().tree.clone()
     }
 
     /// Whether the store takes writes, as the last commit found. After a failed commit, asks the
@@ -602,7 +613,14 @@ impl Ledger {
             self.backend,
             StoreError::Backend("reopening".into()),
         ));
-        let (store, head) = match self.reopen(writer.head) {
+        let reopened = self.reopen(writer.head).and_then(|(store, head)| {
+            let tree = tree_at_open(store.as_ref(), head, false).map_err(|e| match e {
+                LedgerError::Store(s) => s,
+                other => StoreError::Corrupt(other.to_string()),
+            })?;
+            Ok((store, head, tree))
+        });
+        let (store, head, tree) = match reopened {
             Ok(reopened) => reopened,
             Err(e) => {
                 let answer = AppendError::from(&e);
@@ -613,6 +631,7 @@ impl Ledger {
         *storage = store;
         drop(storage);
         writer.head = head;
+        writer.tree = tree;
         if let Some(f) = writer.head_file.as_mut() {
             f.record(Acknowledged::of(head))
                 .map_err(|e| AppendError::from(&StoreError::io(&e)))?;
@@ -714,12 +733,13 @@ impl Ledger {
 
     /// Writes a checked batch durably and records its head outside the store, in that order: a
     /// crash between the two leaves a store ahead of the head file, which the next open accepts.
-    fn commit(&self, writer: &mut Writer, batch: &CommitBatch) -> Result<(), AppendError> {
-        let committed = self.storage().commit(batch);
+    fn commit(&self, writer: &mut Writer, batch: &Sealed) -> Result<(), AppendError> {
+        let committed = self.storage().commit(&batch.batch);
         if let Err(e) = committed {
             return Err(self.failed(writer, e));
         }
-        writer.head = batch.head().or(writer.head);
+        writer.head = batch.batch.head().or(writer.head);
+        writer.tree = batch.tree.clone();
         if let Some(f) = writer.head_file.as_mut() {
             if let Err(e) = f.record(Acknowledged::of(writer.head)) {
                 return Err(self.failed(writer, StoreError::io(&e)));
@@ -749,7 +769,7 @@ impl Ledger {
             return appends.iter().map(|_| Err(e.clone())).collect();
         }
         let storage = self.storage();
-        let mut group = Group::new(&*storage, writer.head);
+        let mut group = Group::new(&*storage, writer.head, writer.tree.clone());
         // Many small appends (an API's) share one read of storage instead of two each.
         let prefetched = if appends.len() > 1 {
             group.prefetch(&appends)
@@ -763,9 +783,9 @@ impl Ledger {
                 .collect(),
             Err(e) => appends.iter().map(|_| Err(e.clone())).collect(),
         };
-        let batch = group.batch;
+        let batch = group.sealed();
         drop(storage);
-        if batch.records.is_empty() {
+        if batch.batch.records.is_empty() {
             return results;
         }
         if let Err(e) = self.commit(&mut writer, &batch) {
@@ -794,9 +814,10 @@ impl Ledger {
             return;
         }
         let start_head = writer.head;
+        let start_tree = writer.tree.clone();
         let writer = &mut *writer;
         std::thread::scope(|scope| {
-            let (to_commit, commits) = std::sync::mpsc::sync_channel::<CommitBatch>(1);
+            let (to_commit, commits) = std::sync::mpsc::sync_channel::<Sealed>(1);
             let (to_report, reports) = std::sync::mpsc::sync_channel::<Result<(), AppendError>>(1);
             scope.spawn(move || {
                 for batch in commits {
@@ -809,6 +830,7 @@ impl Ledger {
             // The batch being committed: its receipt, and the versions and keys it settles.
             let mut in_flight: Option<InFlight> = None;
             let mut prepared_head = start_head;
+            let mut prepared_tree = start_tree;
             // Waits for the batch in flight; true if it is durable and the caller wants more.
             let settle = |in_flight: &mut Option<InFlight>,
                           done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool|
@@ -835,7 +857,7 @@ impl Ledger {
                     Some((_, v, k)) => (std::mem::take(v), std::mem::take(k)),
                     None => (HashMap::new(), HashMap::new()),
                 };
-                let mut group = Group::new(&*storage, prepared_head);
+                let mut group = Group::new(&*storage, prepared_head, prepared_tree.clone());
                 group.versions = versions;
                 group.keys = keys;
                 let prepared = group.try_add(append);
@@ -851,6 +873,7 @@ impl Ledger {
                     }
                     Ok(receipt) => {
                         prepared_head = group.head;
+                        prepared_tree = group.tree.clone();
                         // What this batch settles, for checking the next one while it commits.
                         let versions: HashMap<String, u64> = group
                             .batch
@@ -859,7 +882,7 @@ impl Ledger {
                             .map(|p| (p.stream.clone(), p.stream_version))
                             .collect();
                         let keys: HashMap<String, u64> = group.batch.keys.iter().cloned().collect();
-                        if to_commit.send(group.batch).is_err() {
+                        if to_commit.send(group.sealed()).is_err() {
                             done(Err(AppendError::Storage(
                                 "the committing thread stopped".into(),
                             )));
@@ -877,30 +900,34 @@ impl Ledger {
         });
     }
 
-    /// Walks the whole chain from genesis and compares its end with the stored head.
+    /// Walks the whole chain from genesis and compares its end with the stored head, and the
+    /// Merkle tree recomputed from the records with the stored one.
     /// `progress` is called with the number of records checked so far, from time to time.
+    pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<Verdict, LedgerError> {
+        self.verify_marked(None, progress)
+    }
+
+    /// [`Ledger::verify`], also giving the root of the tree of the first `mark` records,
+    /// recomputed from the records (for checking a checkpoint of that size).
     ///
     /// The chain is checked in as many segments as there are cores, one thread each: every record
     /// carries its `prev_hash`, so each segment checks its own records and links, and the links
-    /// between segments are checked at the end. The first fault in seq order is reported.
-    pub fn verify(&self, progress: &mut dyn FnMut(u64)) -> Result<Verdict, LedgerError> {
+    /// between segments are checked at the end. Segments start at multiples of a power of two, so
+    /// each one's tree is a run of whole subtrees that joins the one before. The first fault in
+    /// seq order is reported.
+    pub fn verify_marked(
+        &self,
+        mark: Option<u64>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Verdict, LedgerError> {
         let storage = self.storage();
         let storage: &dyn Storage = &*storage;
         let stored_head = storage.head()?;
         let end = stored_head.map_or(0, |h| h.seq + 1);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        let per = (end / threads).max(65_536);
+        let per = (end / threads).max(65_536).next_power_of_two();
         let mut bounds: Vec<(u64, u64)> = (0..threads)
-            .map(|i| {
-                (
-                    i * per,
-                    if i + 1 == threads {
-                        u64::MAX
-                    } else {
-                        (i + 1) * per
-                    },
-                )
-            })
+            .map(|i| (i * per, (i + 1) * per))
             .filter(|(from, _)| *from < end.max(1))
             .collect();
         if let Some(last) = bounds.last_mut() {
@@ -915,7 +942,7 @@ impl Ledger {
                     let checked = &checked;
                     let done = done_tx.clone();
                     scope.spawn(move || {
-                        let result = verify_segment(storage, from, to, checked);
+                        let result = verify_segment(storage, from, to, mark, checked);
                         let _ = done.send(());
                         result
                     })
@@ -942,6 +969,8 @@ impl Ledger {
         });
         let mut checker_head: Option<Head> = None;
         let mut count = 0u64;
+        let mut tree = Frontier::new();
+        let mut marked = (mark == Some(0)).then(merkle::empty_root);
         for segment in segments {
             let segment = segment?;
             // The segment's first record must link to the previous segment's last.
@@ -960,40 +989,87 @@ impl Ledger {
             if let Some(f) = segment.fault {
                 return Ok(Verdict::Broken(f));
             }
+            if let Some(part) = &segment.marked {
+                let mut upto = tree.clone();
+                upto.extend(part);
+                marked = Some(upto.root());
+            }
+            if !tree.extend(&segment.tree) {
+                return Err(StoreError::Backend("verify segments are not aligned".into()).into());
+            }
             count += segment.count;
             if segment.head.is_some() {
                 checker_head = segment.head;
             }
         }
         progress(count);
-        let found = checker_head;
-        match (stored_head, found) {
-            (None, None) => {}
-            (Some(h), f) if f.map(|f| f.seq) != Some(h.seq) => {
-                let last = f.map(|f| f.seq);
-                return Ok(Verdict::Broken(ChainFault {
-                    seq: last.map_or(0, |s| s + 1),
-                    kind: FaultKind::Truncated {
-                        last,
-                        head_seq: h.seq,
-                    },
-                }));
-            }
-            (Some(h), Some(f)) if h.hash != f.hash => {
-                return Ok(Verdict::Broken(ChainFault {
-                    seq: f.seq,
-                    kind: FaultKind::HeadMismatch {
-                        head_hash: h.hash_hex(),
-                    },
-                }));
-            }
-            _ => {}
+        if let Some(fault) = check_end(stored_head, checker_head) {
+            return Ok(Verdict::Broken(fault));
+        }
+        if let Some(fault) = check_stored_tree(storage, &tree)? {
+            return Ok(Verdict::Broken(fault));
         }
         Ok(Verdict::Intact {
-            head: found,
+            head: checker_head,
             records: count,
+            root: tree.root(),
+            marked,
         })
     }
+}
+
+/// The chain's end must be the stored head.
+fn check_end(stored_head: Option<Head>, found: Option<Head>) -> Option<ChainFault> {
+    match (stored_head, found) {
+        (Some(h), f) if f.map(|f| f.seq) != Some(h.seq) => {
+            let last = f.map(|f| f.seq);
+            Some(ChainFault {
+                seq: last.map_or(0, |s| s + 1),
+                kind: FaultKind::Truncated {
+                    last,
+                    head_seq: h.seq,
+                },
+            })
+        }
+        (Some(h), Some(f)) if h.hash != f.hash => Some(ChainFault {
+            seq: f.seq,
+            kind: FaultKind::HeadMismatch {
+                head_hash: h.hash_hex(),
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// The stored tree's root must be the one recomputed from the records (its leaves were compared
+/// one by one while the records were walked).
+fn check_stored_tree(
+    storage: &dyn Storage,
+    computed: &Frontier,
+) -> Result<Option<ChainFault>, StoreError> {
+    let size = storage.tree_size()?;
+    let stored = match Frontier::read(size, &StoreHashes(storage)) {
+        Ok(f) => Some(f),
+        Err(StoreError::Corrupt(_)) => None,
+        Err(e) => return Err(e),
+    };
+    if size == computed.size() && stored.as_ref().map(Frontier::root) == Some(computed.root()) {
+        return Ok(None);
+    }
+    Ok(Some(ChainFault {
+        seq: size.min(computed.size()),
+        kind: FaultKind::TreeMismatch {
+            stored: format!(
+                "{size} leaves, root {}",
+                stored.map_or("unreadable".into(), |f| hex::encode(f.root()))
+            ),
+            computed: format!(
+                "{} leaves, root {}",
+                computed.size(),
+                hex::encode(computed.root())
+            ),
+        },
+    }))
 }
 
 /// What one verify thread found in its segment of the chain.
@@ -1003,17 +1079,29 @@ struct Segment {
     head: Option<Head>,
     count: u64,
     fault: Option<ChainFault>,
+    /// The tree of the segment's records (whole subtrees starting at its first seq).
+    tree: Frontier,
+    /// Its tree up to the mark, if the mark falls in the segment.
+    marked: Option<Frontier>,
 }
+
+/// Leaf hashes compared with the stored ones this many at a time.
+const LEAF_CHECK_CHUNK: usize = 4096;
 
 fn verify_segment(
     storage: &dyn Storage,
     from: u64,
     to: u64,
+    mark: Option<u64>,
     checked: &std::sync::atomic::AtomicU64,
 ) -> Result<Segment, StoreError> {
     let mut checker: Option<ChainChecker> = None;
     let mut first = None;
     let mut fault = None;
+    let mut tree = Frontier::new();
+    let mut marked = None;
+    let mut leaves: Vec<TreeHash> = Vec::with_capacity(LEAF_CHECK_CHUNK);
+    let mut store_err = None;
     storage.scan(from, to, &mut |raw: RawRecord<'_>| {
         let Some((prev, hash, bytes)) = raw.split() else {
             fault = Some(ChainFault {
@@ -1031,17 +1119,73 @@ fn verify_segment(
             fault = Some(f);
             return false;
         }
+        let leaf = merkle::leaf_hash(bytes);
+        tree.push(leaf, &mut |_, _| {});
+        leaves.push(leaf);
+        if mark == Some(from + tree.size()) {
+            marked = Some(tree.clone());
+        }
+        if leaves.len() == LEAF_CHECK_CHUNK {
+            let start = from + tree.size() - leaves.len() as u64;
+            match compare_leaves(storage, start, &leaves) {
+                Ok(None) => leaves.clear(),
+                Ok(Some(f)) => {
+                    fault = Some(f);
+                    return false;
+                }
+                Err(e) => {
+                    store_err = Some(e);
+                    return false;
+                }
+            }
+        }
         if c.count() % 4096 == 0 {
             checked.fetch_add(4096, std::sync::atomic::Ordering::Relaxed);
         }
         true
     })?;
+    if let Some(e) = store_err {
+        return Err(e);
+    }
+    if fault.is_none() && !leaves.is_empty() {
+        fault = compare_leaves(storage, from + tree.size() - leaves.len() as u64, &leaves)?;
+    }
     Ok(Segment {
         first,
         head: checker.as_ref().and_then(ChainChecker::head),
         count: checker.as_ref().map_or(0, ChainChecker::count),
         fault,
+        tree,
+        marked,
     })
+}
+
+/// Compares leaf hashes recomputed from records `start..` with the stored ones.
+fn compare_leaves(
+    storage: &dyn Storage,
+    start: u64,
+    leaves: &[TreeHash],
+) -> Result<Option<ChainFault>, StoreError> {
+    let stored = storage.tree_range(
+        merkle::stored_key(0, start),
+        merkle::stored_key(0, start + leaves.len() as u64),
+    )?;
+    for (i, leaf) in leaves.iter().enumerate() {
+        let seq = start + i as u64;
+        let found = stored
+            .get(i)
+            .filter(|(k, _)| *k == merkle::stored_key(0, seq));
+        if found.map(|(_, h)| h) != Some(leaf) {
+            return Ok(Some(ChainFault {
+                seq,
+                kind: FaultKind::TreeLeaf {
+                    stored: found.map_or("missing".into(), |(_, h)| hex::encode(h)),
+                    computed: hex::encode(leaf),
+                },
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// A batch being committed: its receipt, and the stream versions and keys it settles.
@@ -1058,11 +1202,19 @@ struct Group<'a> {
     stored_versions: HashMap<String, u64>,
     stored_keys: HashMap<String, Option<u64>>,
     head: Option<Head>,
+    /// The Merkle tree's right edge after the batches accepted so far.
+    tree: Frontier,
     batch: CommitBatch,
 }
 
+/// A batch ready to commit, with the tree's right edge after it.
+struct Sealed {
+    batch: CommitBatch,
+    tree: Frontier,
+}
+
 impl<'a> Group<'a> {
-    fn new(storage: &'a dyn Storage, head: Option<Head>) -> Group<'a> {
+    fn new(storage: &'a dyn Storage, head: Option<Head>, tree: Frontier) -> Group<'a> {
         Group {
             storage,
             versions: HashMap::new(),
@@ -1070,10 +1222,15 @@ impl<'a> Group<'a> {
             stored_versions: HashMap::new(),
             stored_keys: HashMap::new(),
             head,
-            batch: CommitBatch {
-                records: Vec::new(),
-                keys: Vec::new(),
-            },
+            tree,
+            batch: CommitBatch::default(),
+        }
+    }
+
+    fn sealed(self) -> Sealed {
+        Sealed {
+            batch: self.batch,
+            tree: self.tree,
         }
     }
 
@@ -1252,27 +1409,23 @@ impl<'a> Group<'a> {
             batch_versions.insert(&event.stream, v);
             event_versions.push(v);
         }
-        // Accepted: seal the records onto the chain.
+        let values = encode_records(&append, first_seq, &event_versions)?;
+        // Accepted: seal the records onto the chain and into the tree.
         let mut positions = Vec::with_capacity(append.events.len());
         let mut prev = self.head.map_or(GENESIS_PREV_HASH, |h| h.hash);
-        for (i, (event, version)) in append.events.iter().zip(event_versions).enumerate() {
+        let tree = &mut self.batch.tree;
+        for (i, ((event, version), mut value)) in append
+            .events
+            .iter()
+            .zip(event_versions)
+            .zip(values)
+            .enumerate()
+        {
             let seq = first_seq + i as u64;
-            // The stored value is built in place: chain fields first, then the record bytes.
-            let mut value = vec![0u8; storage::CHAIN_FIELDS_LEN];
-            let view = RecordView {
-                seq,
-                stream: &event.stream,
-                stream_version: version,
-                appended_at: append.appended_at.unix_nanos,
-                appended_by: &append.appended_by,
-                event_type: &event.event_type,
-                effective_at: event.effective_at,
-                recorded_at: event.recorded_at,
-                actor: &event.actor,
-                data: &event.data,
-            };
-            value = postcard::to_extend(&view, value).unwrap_or_default();
-            let hash = seal(&prev, &value[storage::CHAIN_FIELDS_LEN..]);
+            let bytes = &value[storage::CHAIN_FIELDS_LEN..];
+            let hash = seal(&prev, bytes);
+            self.tree
+                .push(merkle::leaf_hash(bytes), &mut |k, h| tree.push((k, h)));
             value[..32].copy_from_slice(&prev);
             value[32..storage::CHAIN_FIELDS_LEN].copy_from_slice(&hash);
             self.batch.records.push(PendingRecord {
@@ -1298,4 +1451,111 @@ impl<'a> Group<'a> {
             head: self.head,
         })
     }
+}
+
+/// The stored values of a batch's records, chain fields still zero; a record over
+/// [`MAX_RECORD_BYTES`] refuses the batch.
+fn encode_records(
+    append: &Append,
+    first_seq: u64,
+    versions: &[u64],
+) -> Result<Vec<Vec<u8>>, AppendError> {
+    let mut values = Vec::with_capacity(append.events.len());
+    for (i, (event, version)) in append.events.iter().zip(versions).enumerate() {
+        // The stored value is built in place: chain fields first, then the record bytes.
+        let view = RecordView {
+            seq: first_seq + i as u64,
+            stream: &event.stream,
+            stream_version: *version,
+            appended_at: append.appended_at.unix_nanos,
+            appended_by: &append.appended_by,
+            event_type: &event.event_type,
+            effective_at: event.effective_at,
+            recorded_at: event.recorded_at,
+            actor: &event.actor,
+            data: &event.data,
+        };
+        let value = postcard::to_extend(&view, vec![0u8; storage::CHAIN_FIELDS_LEN])
+            .map_err(|e| AppendError::Storage(format!("event {i} cannot be encoded: {e}")))?;
+        let size = value.len() - storage::CHAIN_FIELDS_LEN;
+        if size > MAX_RECORD_BYTES {
+            return Err(AppendError::Constraint {
+                event: i,
+                field: "data".into(),
+                message: format!(
+                    "the event would be stored in {size} bytes; a record may have at most {MAX_RECORD_BYTES} (the transparency log's entry bundles give each a 16-bit length): split its data over several events"
+                ),
+            });
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// The store's tree hashes, as the pure tree code reads them.
+pub(crate) struct StoreHashes<'a>(pub &'a dyn Storage);
+
+impl merkle::HashSource for StoreHashes<'_> {
+    type Error = StoreError;
+    fn hash(&self, level: u8, index: u64) -> Result<TreeHash, StoreError> {
+        self.0
+            .tree_hashes(&[merkle::stored_key(level, index)])?
+            .pop()
+            .flatten()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the Merkle tree's hash at level {level}, index {index} is missing"
+                ))
+            })
+    }
+}
+
+/// Records hashed into the tree per commit while the tree of an older store is built.
+const TREE_BUILD_CHUNK: u64 = 65_536;
+
+/// The tree's right edge for a store whose head is `head`. A store from before the tree has
+/// fewer leaf hashes than records: the missing ones are computed from the records and, unless
+/// the store is read-only, stored (in commits of their own; the records are not touched).
+fn tree_at_open(
+    storage: &dyn Storage,
+    head: Option<Head>,
+    read_only: bool,
+) -> Result<Frontier, LedgerError> {
+    let records = head.map_or(0, |h| h.seq + 1);
+    let size = storage.tree_size()?;
+    if size > records {
+        return Err(StoreError::Corrupt(format!(
+            "the Merkle tree holds {size} leaves but the store only {records} records"
+        ))
+        .into());
+    }
+    let mut tree = Frontier::read(size, &StoreHashes(storage))?;
+    while tree.size() < records {
+        let from = tree.size();
+        let to = (from + TREE_BUILD_CHUNK).min(records);
+        let mut batch = CommitBatch::default();
+        let mut damaged = None;
+        storage.scan(from, to, &mut |raw: RawRecord<'_>| match raw.split() {
+            Some((_, _, bytes)) if raw.key == tree.size() => {
+                tree.push(merkle::leaf_hash(bytes), &mut |k, h| {
+                    batch.tree.push((k, h))
+                });
+                true
+            }
+            _ => {
+                damaged = Some(raw.key);
+                false
+            }
+        })?;
+        if let Some(seq) = damaged.or((tree.size() < to).then_some(tree.size())) {
+            return Err(LedgerError::Damaged {
+                seq,
+                message: "the Merkle tree cannot be built over it".into(),
+            });
+        }
+        if !read_only {
+            storage.commit(&batch)?;
+        }
+    }
+    Ok(tree)
 }

@@ -11,6 +11,10 @@ pub const RECORD_FORMAT: u8 = 1;
 /// with a BLAKE3 hash of anything else.
 pub const HASH_DOMAIN: &[u8] = b"garanti/ledger/record\0";
 
+/// The most stored bytes a record may have: a C2SP tlog-tiles entry bundle gives each entry a
+/// 16-bit length.
+pub const MAX_RECORD_BYTES: usize = 65_535;
+
 /// `prev_hash` of the first record (seq 0): 32 zero bytes.
 pub const GENESIS_PREV_HASH: Hash = [0u8; 32];
 

@@ -25,6 +25,12 @@ pub enum FaultKind {
     Truncated { last: Option<u64>, head_seq: u64 },
     #[error("the last record's hash is not the ledger's head hash {head_hash}")]
     HeadMismatch { head_hash: String },
+    #[error(
+        "the Merkle tree's stored leaf hash is {stored}, but the record's bytes hash to {computed}"
+    )]
+    TreeLeaf { stored: String, computed: String },
+    #[error("the stored Merkle tree ({stored}) is not the tree of the records ({computed})")]
+    TreeMismatch { stored: String, computed: String },
     #[error("{0}")]
     Export(String),
 }

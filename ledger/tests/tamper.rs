@@ -142,6 +142,7 @@ fn export(ledger: &Ledger) -> Vec<String> {
         .unwrap();
     lines.push(export_trailer(
         lines.len() as u64,
+        Some((0, &ledger::record::GENESIS_PREV_HASH)).filter(|_| last.is_some()),
         last.as_ref().map(|(s, h)| (*s, h)),
     ));
     lines
@@ -162,7 +163,12 @@ fn an_intact_export_verifies_and_a_partial_one_is_anchored() {
     // Records 5.. with their own export_end verify, anchored at record 4's hash.
     let mut tail: Vec<String> = lines[5..lines.len() - 1].to_vec();
     let head = ledger.head().unwrap();
-    tail.push(export_trailer(N - 5, Some((head.seq, &head.hash))));
+    let anchor = ledger.get(4).unwrap().unwrap().hash;
+    tail.push(export_trailer(
+        N - 5,
+        Some((5, &anchor)),
+        Some((head.seq, &head.hash)),
+    ));
     let partial = check(&tail).unwrap();
     assert_eq!(
         partial.first,

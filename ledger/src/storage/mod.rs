@@ -1,6 +1,7 @@
 //! Storage behind one small trait. Only the modules below touch a database; everything above them
 //! (chain sealing, verification, concurrency checks) is the same for every backend.
 
+use crate::merkle::TreeHash;
 use crate::record::{Hash, Head, StoredRecord};
 use std::fmt;
 use std::path::Path;
@@ -138,12 +139,15 @@ pub struct PendingRecord {
     pub stream_version: u64,
 }
 
-/// Everything one durable commit writes: records, their stream index entries, claimed keys and the
-/// new head. Written all or nothing.
+/// Everything one durable commit writes: records, their stream index entries, claimed keys, the
+/// Merkle tree's new hashes and the new head. Written all or nothing.
+#[derive(Default)]
 pub struct CommitBatch {
     pub records: Vec<PendingRecord>,
     /// Unique keys claimed by the batch, with the seq of the record that claimed them.
     pub keys: Vec<(String, u64)>,
+    /// The tree hashes the batch completes, under their `merkle::stored_key`.
+    pub tree: Vec<(u64, TreeHash)>,
 }
 
 impl CommitBatch {
@@ -189,7 +193,22 @@ pub trait Storage: Send + Sync {
     fn streams(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// The seq of the record that claimed a unique key.
     fn key(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// Writes a batch atomically and durably. A batch may hold tree hashes only (the tree of a
+    /// store from before the tree is built so): the head is then left as it is.
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
+    /// Stored tree hashes by `merkle::stored_key`, read in one transaction.
+    fn tree_hashes(&self, keys: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError>;
+    /// The stored tree hashes with `from <= key < to`, in key order (a tile).
+    fn tree_range(&self, from: u64, to: u64) -> Result<Vec<(u64, TreeHash)>, StoreError>;
+    /// The number of leaf hashes stored: the size of the tree the store holds.
+    fn tree_size(&self) -> Result<u64, StoreError>;
+    /// Keeps a signed checkpoint of the tree of `size` records (its stored form: see
+    /// `ledger::checkpoints`), durably. A second one of the same size replaces the first.
+    fn put_checkpoint(&self, size: u64, value: &[u8]) -> Result<(), StoreError>;
+    /// The kept checkpoint of a size.
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every kept checkpoint, by size.
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// Checks that the store takes a durable write now (an empty commit): after a failed commit,
     /// this says when writes succeed again.
     fn probe(&self) -> Result<(), StoreError>;
@@ -269,12 +288,41 @@ impl Storage for Closed {
     fn commit(&self, _: &CommitBatch) -> Result<(), StoreError> {
         Err(self.err())
     }
+    fn tree_hashes(&self, _: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError> {
+        Err(self.err())
+    }
+    fn tree_range(&self, _: u64, _: u64) -> Result<Vec<(u64, TreeHash)>, StoreError> {
+        Err(self.err())
+    }
+    fn tree_size(&self) -> Result<u64, StoreError> {
+        Err(self.err())
+    }
+    fn put_checkpoint(&self, _: u64, _: &[u8]) -> Result<(), StoreError> {
+        Err(self.err())
+    }
+    fn checkpoint(&self, _: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(self.err())
+    }
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Err(self.err())
+    }
     fn probe(&self) -> Result<(), StoreError> {
         Err(self.err())
     }
     fn overwrite_raw(&self, _: u64, _: Option<&[u8]>) -> Result<(), StoreError> {
         Err(self.err())
     }
+}
+
+/// A stored tree hash, checked for its width.
+fn tree_hash_from(key: u64, bytes: &[u8]) -> Result<TreeHash, StoreError> {
+    bytes.try_into().map_err(|_| {
+        let (level, index) = crate::merkle::from_stored_key(key);
+        StoreError::Corrupt(format!(
+            "the stored tree hash at level {level}, index {index} is {} bytes, not 32",
+            bytes.len()
+        ))
+    })
 }
 
 fn head_bytes(head: &Head) -> [u8; 40] {

@@ -1,8 +1,10 @@
 //! The redb 4 backend (default): one file, copy-on-write B-trees, durable when a commit returns.
 
 use super::{
-    head_bytes, head_from_bytes, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+    head_bytes, head_from_bytes, tree_hash_from, Backend, CommitBatch, OpenMode, RawRecord,
+    Storage, StoreError,
 };
+use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -36,6 +38,22 @@ fn split_stream_key(key: &[u8]) -> Result<(&str, u64), StoreError> {
 }
 const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The Merkle tree's stored hashes, by `merkle::stored_key`.
+const TREE: TableDefinition<u64, &[u8]> = TableDefinition::new("tree");
+/// Signed checkpoints, by tree size.
+const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
+
+/// Opens a table for reading; a store from before the table existed reads as empty (None).
+fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(backend_err(e)),
+    }
+}
 
 /// The database settings of every redb file Garanti opens (the benchmark's baseline included).
 fn builder() -> redb::Builder {
@@ -84,6 +102,8 @@ impl RedbStore {
                     txn.open_table(STREAMS).map_err(backend_err)?;
                     txn.open_table(KEYS).map_err(backend_err)?;
                     txn.open_table(META).map_err(backend_err)?;
+                    txn.open_table(TREE).map_err(backend_err)?;
+                    txn.open_table(CHECKPOINTS).map_err(backend_err)?;
                 }
                 txn.commit().map_err(backend_err)?;
                 Db::Write(db)
@@ -253,9 +273,9 @@ impl Storage for RedbStore {
     }
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
-        let Some(head) = batch.head() else {
+        if batch.records.is_empty() && batch.tree.is_empty() {
             return Ok(());
-        };
+        }
         // Durability::Immediate is redb's default: commit() returns after fsync.
         let txn = self.begin_write()?;
         {
@@ -273,11 +293,91 @@ impl Storage for RedbStore {
             for (key, seq) in &batch.keys {
                 keys.insert(key.as_str(), *seq).map_err(backend_err)?;
             }
-            let mut meta = txn.open_table(META).map_err(backend_err)?;
-            meta.insert("head", head_bytes(&head).as_slice())
-                .map_err(backend_err)?;
+            let mut tree = txn.open_table(TREE).map_err(backend_err)?;
+            for (key, hash) in &batch.tree {
+                tree.insert(*key, hash.as_slice()).map_err(backend_err)?;
+            }
+            if let Some(head) = batch.head() {
+                let mut meta = txn.open_table(META).map_err(backend_err)?;
+                meta.insert("head", head_bytes(&head).as_slice())
+                    .map_err(backend_err)?;
+            }
         }
         txn.commit().map_err(backend_err)
+    }
+
+    fn tree_hashes(&self, keys: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError> {
+        let txn = self.begin_read()?;
+        let Some(table) = read_table(&txn, TREE)? else {
+            return Ok(vec![None; keys.len()]);
+        };
+        keys.iter()
+            .map(|k| match table.get(*k).map_err(backend_err)? {
+                Some(v) => Ok(Some(tree_hash_from(*k, v.value())?)),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    fn tree_range(&self, from: u64, to: u64) -> Result<Vec<(u64, TreeHash)>, StoreError> {
+        let txn = self.begin_read()?;
+        let Some(table) = read_table(&txn, TREE)?.filter(|_| from < to) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in table.range(from..to).map_err(backend_err)? {
+            let (k, v) = entry.map_err(backend_err)?;
+            out.push((k.value(), tree_hash_from(k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn tree_size(&self) -> Result<u64, StoreError> {
+        let txn = self.begin_read()?;
+        let Some(table) = read_table(&txn, TREE)? else {
+            return Ok(0);
+        };
+        let last = table
+            .range(0..crate::merkle::stored_key(1, 0))
+            .map_err(backend_err)?
+            .next_back();
+        match last {
+            Some(entry) => Ok(entry.map_err(backend_err)?.0.value() + 1),
+            None => Ok(0),
+        }
+    }
+
+    fn put_checkpoint(&self, size: u64, value: &[u8]) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        {
+            let mut table = txn.open_table(CHECKPOINTS).map_err(backend_err)?;
+            table.insert(size, value).map_err(backend_err)?;
+        }
+        txn.commit().map_err(backend_err)
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.begin_read()?;
+        let Some(table) = read_table(&txn, CHECKPOINTS)? else {
+            return Ok(None);
+        };
+        Ok(table
+            .get(size)
+            .map_err(backend_err)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let txn = self.begin_read()?;
+        let Some(table) = read_table(&txn, CHECKPOINTS)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(backend_err)? {
+            let (k, v) = entry.map_err(backend_err)?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     fn probe(&self) -> Result<(), StoreError> {

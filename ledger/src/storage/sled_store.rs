@@ -7,8 +7,10 @@
 //! "storage is damaged" error.
 
 use super::{
-    head_bytes, head_from_bytes, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+    head_bytes, head_from_bytes, tree_hash_from, Backend, CommitBatch, OpenMode, RawRecord,
+    Storage, StoreError,
 };
+use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
 use std::collections::HashSet;
 use std::fs::File;
@@ -20,6 +22,16 @@ const RECORD: u8 = b'r';
 const STREAM: u8 = b's';
 const KEY: u8 = b'k';
 const HEAD_KEY: &[u8] = b"mhead";
+/// The Merkle tree's stored hashes: `t` ‖ stored key (big-endian).
+const TREE: u8 = b't';
+/// Signed checkpoints: `c` ‖ size (big-endian).
+const CHECKPOINT: u8 = b'c';
+
+fn prefixed(prefix: u8, n: u64) -> [u8; 9] {
+    let mut k = [prefix; 9];
+    k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
 
 pub struct SledStore {
     db: sled::Db,
@@ -269,9 +281,9 @@ impl Storage for SledStore {
     }
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
-        let Some(head) = batch.head() else {
+        if batch.records.is_empty() && batch.tree.is_empty() {
             return Ok(());
-        };
+        }
         let mut b = sled::Batch::default();
         for p in &batch.records {
             b.insert(record_key(p.seq).as_slice(), p.value.as_slice());
@@ -284,10 +296,69 @@ impl Storage for SledStore {
             k.extend_from_slice(key.as_bytes());
             b.insert(k, seq.to_be_bytes().as_slice());
         }
-        b.insert(HEAD_KEY, head_bytes(&head).as_slice());
+        for (key, hash) in &batch.tree {
+            b.insert(prefixed(TREE, *key).as_slice(), hash.as_slice());
+        }
+        if let Some(head) = batch.head() {
+            b.insert(HEAD_KEY, head_bytes(&head).as_slice());
+        }
         guarded(|| self.db.apply_batch(b))?;
         guarded(|| self.db.flush())?;
         self.sync()
+    }
+
+    fn tree_hashes(&self, keys: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError> {
+        keys.iter()
+            .map(|k| match guarded(|| self.db.get(prefixed(TREE, *k)))? {
+                Some(v) => Ok(Some(tree_hash_from(*k, &v)?)),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    fn tree_range(&self, from: u64, to: u64) -> Result<Vec<(u64, TreeHash)>, StoreError> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, from)..prefixed(TREE, to))))?;
+        let mut out = Vec::new();
+        while let Some((k, v)) = next_of(&mut iter)? {
+            let key = u64_at_end(&k)?;
+            out.push((key, tree_hash_from(key, &v)?));
+        }
+        Ok(out)
+    }
+
+    fn tree_size(&self) -> Result<u64, StoreError> {
+        let end = crate::merkle::stored_key(1, 0);
+        let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, 0)..prefixed(TREE, end))))?;
+        match last_of(&mut iter)? {
+            Some((k, _)) => Ok(u64_at_end(&k)? + 1),
+            None => Ok(0),
+        }
+    }
+
+    fn put_checkpoint(&self, size: u64, value: &[u8]) -> Result<(), StoreError> {
+        guarded(|| {
+            self.db
+                .insert(prefixed(CHECKPOINT, size), value)
+                .map(|_| ())
+        })?;
+        guarded(|| self.db.flush())?;
+        self.sync()
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(guarded(|| self.db.get(prefixed(CHECKPOINT, size)))?.map(|v| v.to_vec()))
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut iter = guarded(|| Ok(self.db.scan_prefix([CHECKPOINT])))?;
+        let mut out = Vec::new();
+        while let Some((k, v)) = next_of(&mut iter)? {
+            out.push((u64_at_end(&k)?, v.to_vec()));
+        }
+        Ok(out)
     }
 
     fn probe(&self) -> Result<(), StoreError> {

@@ -130,6 +130,28 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum LogKeyCommand {
+    /// Make the log's Ed25519 signing key (mode 0600, never overwritten) and print its verifier key
+    ///
+    /// The verifier key (ORIGIN+HHHHHHHH+BASE64) is what revisors, witnesses and standard
+    /// transparency-log clients check checkpoints with. Makes the data directory if there is none.
+    New {
+        /// The log's name in its checkpoints, e.g. `jobcenter.koebenhavn.dk/garanti` (no spaces, no '+')
+        #[arg(long, value_name = "ORIGIN")]
+        origin: String,
+        /// Where to write the key [default: DATA/garanti-log.key]
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Print the log's verifier key again
+    Show {
+        /// The log's signing key [default: DATA/garanti-log.key]
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum Command {
     /// Import events (JSON Lines of EVENTS.md) from a file or `-` for standard input
     ///
@@ -163,10 +185,27 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Walk the hash chain; exit 1 naming the first bad seq
+    ///
+    /// Also recomputes the Merkle tree from the records and compares it with the stored one. With
+    /// a signed checkpoint (--since for the store, --checkpoint for an export) and the log's
+    /// verifier key (--key), checks that the records hold exactly the tree the checkpoint signs and
+    /// only extend it: a rewritten history, a cut or a fork is exit 1, saying which.
     Verify {
         /// Verify an export file instead of the data directory (no store needed)
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
+        /// With --export: a signed checkpoint (file) that the export must hold and extend
+        #[arg(long, value_name = "CP", requires_all = ["export", "key"])]
+        checkpoint: Option<PathBuf>,
+        /// A signed checkpoint (file) that the store must hold and extend
+        #[arg(long, value_name = "CP", requires = "key", conflicts_with = "export")]
+        since: Option<PathBuf>,
+        /// The log's verifier key (ORIGIN+HHHHHHHH+BASE64), or a file holding it
+        #[arg(long, value_name = "VKEY")]
+        key: Option<String>,
+        /// A chain head noted elsewhere (SEQ:HASH, as `garanti head` prints): that record must be there, unchanged
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
     },
     /// Print the chain head: the last record's seq and hash
     Head {
@@ -384,6 +423,70 @@ enum Command {
         /// existing ledger only (made by `import`, `demo` or an earlier `serve --init`)
         #[arg(long)]
         init: bool,
+        /// The log's signing key, for the checkpoints served at /log/checkpoint [default:
+        /// DATA/garanti-log.key if there is one; without a key no checkpoint is signed]
+        #[arg(long, value_name = "FILE")]
+        log_key: Option<PathBuf>,
+    },
+    /// The log's signing key (Ed25519, C2SP signed-note)
+    LogKey {
+        #[command(subcommand)]
+        command: LogKeyCommand,
+    },
+    /// Sign a checkpoint (C2SP tlog-checkpoint) of the Merkle tree as it is now, keep it, print it
+    ///
+    /// Every checkpoint the ledger signs is kept (`garanti checkpoints`). Hand it to your revisor:
+    /// next year's ledger can be proved to extend it (`garanti verify --since CP --key VKEY`).
+    Checkpoint {
+        /// The log's signing key [default: DATA/garanti-log.key]
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Write the checkpoint to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List the checkpoints the ledger has signed, with size, time and root
+    Checkpoints {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Print a proof bundle (JSON) that anyone can check offline with the log's verifier key
+    ///
+    /// `prove SEQ`: record SEQ and its inclusion proof (RFC 9162) under a signed checkpoint.
+    /// `prove --sanction ID`: the decision and every evidence event of the sanction's verdict, each
+    /// with its inclusion proof, and the verdict. `prove --from-size M`: a consistency proof that
+    /// the tree of M records is a prefix of the tree of N. The checkpoint is the kept one of size
+    /// --size N, or, without --size, one of the tree as it is now, signed and kept.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["seq", "sanction", "from_size"])))]
+    Prove {
+        /// The seq of the record to prove
+        seq: Option<u64>,
+        /// Prove a sanction's decision and evidence
+        #[arg(long, value_name = "ID")]
+        sanction: Option<String>,
+        /// Prove that the checkpoint of this size (kept by the ledger) is a prefix of the newer one
+        #[arg(long, value_name = "M")]
+        from_size: Option<u64>,
+        /// Prove against the kept checkpoint of this size [default: sign one now]
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+        /// The log's signing key, for signing a checkpoint now [default: DATA/garanti-log.key]
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Write the bundle to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check a proof bundle of `garanti prove` offline: exit 0 if it holds, 1 if not
+    ///
+    /// Checks the checkpoint's signature with the log's verifier key, every inclusion or
+    /// consistency proof, and that every record decodes. Needs no ledger.
+    VerifyProof {
+        /// The bundle (JSON)
+        file: PathBuf,
+        /// The log's verifier key (ORIGIN+HHHHHHHH+BASE64), or a file holding it
+        #[arg(long, value_name = "VKEY")]
+        key: String,
     },
     /// Manage the API's bearer tokens
     Token {
@@ -441,7 +544,48 @@ fn run(cli: Cli) -> Result<u8> {
             report_batches,
         } => commands::import::run(&ctx, &file, batch, !no_resume, report_batches),
         Command::Export { from, to, out } => commands::export::run(&ctx, from, to, out.as_deref()),
-        Command::Verify { export } => commands::verify::run(&ctx, export.as_deref()),
+        Command::Verify {
+            export,
+            checkpoint,
+            since,
+            key,
+            expect_head,
+        } => commands::verify::run(
+            &ctx,
+            export.as_deref(),
+            commands::verify::Pins {
+                checkpoint: checkpoint.or(since),
+                key,
+                expect_head,
+            },
+        ),
+        Command::LogKey {
+            command: LogKeyCommand::New { origin, key },
+        } => commands::log::key_new(&ctx, &origin, key.as_deref()),
+        Command::LogKey {
+            command: LogKeyCommand::Show { key },
+        } => commands::log::key_show(&ctx, key.as_deref()),
+        Command::Checkpoint { key, out } => {
+            commands::log::checkpoint(&ctx, key.as_deref(), out.as_deref())
+        }
+        Command::Checkpoints { format } => commands::log::checkpoints(&ctx, format),
+        Command::Prove {
+            seq,
+            sanction,
+            from_size,
+            size,
+            key,
+            out,
+        } => {
+            let what = match (seq, sanction.as_deref(), from_size) {
+                (Some(seq), _, _) => commands::log::ProveWhat::Record(seq),
+                (_, Some(id), _) => commands::log::ProveWhat::Sanction(id),
+                (_, _, Some(m)) => commands::log::ProveWhat::FromSize(m),
+                (None, None, None) => anyhow::bail!("give SEQ, --sanction ID or --from-size M"),
+            };
+            commands::log::prove(&ctx, what, size, key.as_deref(), out.as_deref())
+        }
+        Command::VerifyProof { file, key } => commands::log::verify_proof(&file, &key),
         Command::Head { format } => commands::verify::head(&ctx, format),
         Command::Sanctions {
             year,
@@ -563,6 +707,7 @@ fn run(cli: Cli) -> Result<u8> {
             feed_buffer,
             case_cache_mib,
             init,
+            log_key,
         } => commands::serve::serve(
             &ctx,
             commands::serve::ServeArgs {
@@ -574,6 +719,7 @@ fn run(cli: Cli) -> Result<u8> {
                 feed_buffer,
                 case_cache_mib,
                 init,
+                log_key: log_key.as_deref(),
             },
         ),
         Command::Token {

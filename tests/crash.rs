@@ -124,9 +124,22 @@ fn crash_test(store: &str, seed: u64) {
         let ledger = ledger::Ledger::open(&data, ledger::Backend::parse(store))
             .unwrap_or_else(|e| panic!("{store} seed {seed} kill {kills}: cannot open: {e}"));
         let verdict = ledger.verify(&mut |_| {}).unwrap();
-        let ledger::Verdict::Intact { head, records } = verdict else {
+        let ledger::Verdict::Intact {
+            head,
+            records,
+            root,
+            ..
+        } = verdict
+        else {
             panic!("{store} seed {seed} kill {kills}: the store does not verify: {verdict:?}");
         };
+        // The Merkle tree is committed with the records: verify compared it leaf by leaf and
+        // root by root; the writer's tree is the same one.
+        assert_eq!(
+            (ledger.tree_size(), ledger.tree().root()),
+            (records, root),
+            "{store} seed {seed}: the tree and the records disagree"
+        );
         assert!(
             records % BATCH == 0 || records == EVENTS as u64,
             "{store} seed {seed}: {records} records is part of a batch"

@@ -152,6 +152,8 @@ def verify(path):
                         raise Bad(f"export_end says {end.get('records')} records, the file holds {count}")
                     if head and (end.get("last_seq"), end.get("last_hash")) != head:
                         raise Bad("export_end does not name the last record")
+                    if head and (end.get("first_seq"), end.get("first_prev_hash")) != start:
+                        raise Bad("export_end does not name the first record's seq and prev_hash")
                     ended = True
                     continue
                 seq = line.get("seq")
@@ -160,6 +162,7 @@ def verify(path):
                 if expected_seq is None:
                     prev = GENESIS if seq == 0 else hex32(line, "prev_hash")
                     expected_seq = at = seq
+                    start = (seq, prev.hex())
                 if seq != expected_seq:
                     raise Bad(f"seq {seq} where {expected_seq} was expected")
                 stored_prev = hex32(line, "prev_hash")

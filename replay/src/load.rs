@@ -109,16 +109,49 @@ pub fn project_verified(
     ledger: &Ledger,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Loaded, LoadError> {
+    fold_verified(ledger, u64::MAX, None, progress)
+}
+
+/// [`project_verified`] of the first `size` records only (what a checkpoint of that size
+/// signs), with the root of their Merkle tree recomputed from them as they are folded.
+pub fn project_verified_upto(
+    ledger: &Ledger,
+    size: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Loaded, ledger::merkle::TreeHash), LoadError> {
+    let mut tree = ledger::merkle::Frontier::new();
+    let loaded = fold_verified(ledger, size, Some(&mut tree), progress)?;
+    if loaded.records < size {
+        return Err(LoadError::Chain(ledger::ChainFault {
+            seq: loaded.records,
+            kind: ledger::FaultKind::Truncated {
+                last: loaded.head.map(|h| h.seq),
+                head_seq: size - 1,
+            },
+        }));
+    }
+    Ok((loaded, tree.root()))
+}
+
+fn fold_verified(
+    ledger: &Ledger,
+    end: u64,
+    mut tree: Option<&mut ledger::merkle::Frontier>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded, LoadError> {
     let mut checker = ledger::verify::ChainChecker::from_genesis();
     let mut projection = Projection::new();
     let mut failure = None;
     let mut interner = Interner::default();
-    ledger.scan(0, u64::MAX, &mut |record| {
+    ledger.scan(0, end, &mut |record| {
         if let Err(fault) =
             checker.check(record.seq, &record.prev_hash, &record.hash, &record.bytes)
         {
             failure = Some(LoadError::Chain(fault));
             return false;
+        }
+        if let Some(t) = tree.as_deref_mut() {
+            t.push(ledger::merkle::leaf_hash(&record.bytes), &mut |_, _| {});
         }
         match fact_of(record) {
             Ok(fact) => {
@@ -138,7 +171,7 @@ pub fn project_verified(
         return Err(e);
     }
     let head = checker.head();
-    if let Some(stored) = ledger.head() {
+    if let Some(stored) = ledger.head().filter(|h| h.seq < end) {
         if head != Some(stored) {
             let last = head.map(|h| h.seq);
             return Err(LoadError::Chain(ledger::ChainFault {

@@ -94,7 +94,11 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
         writeln!(
             f,
             "{}",
-            ledger::interchange::export_trailer(n, last.as_ref().map(|(s, h)| (*s, h)))
+            ledger::interchange::export_trailer(
+                n,
+                Some((0, &ledger::record::GENESIS_PREV_HASH)).filter(|_| n > 0),
+                last.as_ref().map(|(s, h)| (*s, h))
+            )
         )?;
         f.flush()?;
     }

@@ -28,6 +28,7 @@ pub fn run(ctx: &Context, from: u64, to: Option<u64>, out: Option<&Path>) -> Res
     let bar = ctx.progress(Some(total), "exporting");
     let mut count = 0u64;
     let mut last_record: Option<(u64, ledger::Hash)> = None;
+    let mut first_record: Option<(u64, ledger::Hash)> = None;
     let mut failure: Option<anyhow::Error> = None;
     if total > 0 {
         ledger.scan(from, last.saturating_add(1), &mut |record| {
@@ -49,6 +50,7 @@ pub fn run(ctx: &Context, from: u64, to: Option<u64>, out: Option<&Path>) -> Res
             }
             count += 1;
             last_record = Some((record.seq, record.hash));
+            first_record.get_or_insert((record.seq, record.prev_hash));
             if count % 4096 == 0 {
                 bar.set_position(count);
             }
@@ -61,7 +63,11 @@ pub fn run(ctx: &Context, from: u64, to: Option<u64>, out: Option<&Path>) -> Res
     writeln!(
         writer,
         "{}",
-        export_trailer(count, last_record.as_ref().map(|(s, h)| (*s, h)))
+        export_trailer(
+            count,
+            first_record.as_ref().map(|(s, h)| (*s, h)),
+            last_record.as_ref().map(|(s, h)| (*s, h))
+        )
     )
     .context("cannot write the export")?;
     writer.flush().context("cannot write the export")?;

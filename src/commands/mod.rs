@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod judge;
+pub mod log;
 pub mod serve;
 pub mod verify;
 

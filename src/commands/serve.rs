@@ -20,6 +20,8 @@ pub struct ServeArgs<'a> {
     pub case_cache_mib: usize,
     /// Make a new ledger if the data directory has none.
     pub init: bool,
+    /// The log's signing key [default: DATA/garanti-log.key, if there is one].
+    pub log_key: Option<&'a Path>,
 }
 
 pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
@@ -63,6 +65,7 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             case_cache_bytes: args.case_cache_mib.saturating_mul(1 << 20),
             ..Limits::default()
         },
+        log_key: log_key(ctx, args.log_key)?,
     };
     let mut last_logged = std::time::Instant::now();
     let state = AppState::open(ledger, tokens, config, &mut |n| {
@@ -94,6 +97,20 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             .context("the server failed")
     })?;
     Ok(EXIT_OK)
+}
+
+/// The log's signing key: --log-key, else the data directory's if there is one. Without one the
+/// server signs no checkpoints (and says so).
+fn log_key(ctx: &Context, given: Option<&Path>) -> Result<Option<Arc<ledger::note::NoteSigner>>> {
+    let default = ctx.data.join(ledger::transparency::LOG_KEY_FILE);
+    if given.is_none() && !default.exists() {
+        tracing::warn!(
+            "no log key ({}): no checkpoints are signed; make one with `garanti log-key new --origin ORIGIN`",
+            default.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(super::log::read_signer(ctx, given)?)))
 }
 
 pub fn token_new(

@@ -33,6 +33,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let closing = state.closing.clone();
+    let signer = tokio::spawn(routes::log::sign_while_serving(state.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -41,6 +42,15 @@ pub async fn serve(
         })
         .await?;
     tracing::info!("every request in flight was answered");
+    // The last checkpoint covers every acknowledged append.
+    let _ = signer.await;
+    let last = state.clone();
+    match tokio::task::spawn_blocking(move || last.sign_checkpoint()).await {
+        Ok(Ok(Some(kept))) => tracing::info!("signed the checkpoint of size {}", kept.size),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!("cannot sign the last checkpoint: {e}"),
+        Err(e) => tracing::error!("signing the last checkpoint failed: {e}"),
+    }
     Ok(())
 }
 

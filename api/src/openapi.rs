@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use crate::routes::{audit, cases, events, feed, ops};
+use crate::routes::{audit, cases, events, feed, log, ops};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,13 +43,14 @@ impl Modify for Bearer {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Garanti", description = "The compliance ledger's HTTP API: append events (EVENTS.md), read cases, sanction verdicts and findings, check an intended sanction, and audit the hash-chained log. Errors are RFC 9457 problem documents."),
+    info(title = "Garanti", description = "The compliance ledger's HTTP API: append events (EVENTS.md), read cases, sanction verdicts and findings, check an intended sanction, and audit the hash-chained log, which is also a transparency log (C2SP tlog-tiles under /log/, proofs under /v1/). Errors are RFC 9457 problem documents."),
     paths(
         events::append,
         cases::stream, cases::sanctions, cases::sanction, cases::check, cases::findings,
         cases::deadlines, cases::rules,
         audit::report, audit::head, audit::events, audit::verify,
         feed::feed,
+        log::checkpoint, log::tile, log::record_proof, log::sanction_proof,
         ops::healthz, ops::metrics,
     ),
     components(schemas(Problem, cases::CheckRequest, cases::IntendedAbsence)),

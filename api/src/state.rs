@@ -63,6 +63,8 @@ pub struct Config {
     /// The time of evaluation.
     pub clock: Clock,
     pub limits: Limits,
+    /// The log's signing key: with it the server signs checkpoints (`/log/checkpoint`).
+    pub log_key: Option<Arc<ledger::note::NoteSigner>>,
 }
 
 /// The time of evaluation: the system's clock, or one set by hand (`--now`, a replay of the past;
@@ -406,6 +408,8 @@ pub struct Shared {
     pub feed: broadcast::Sender<Arc<FeedItem>>,
     /// Set when the server is shutting down: new appends are refused, feeds end.
     pub closing: watch::Sender<bool>,
+    /// The latest checkpoint the ledger signed.
+    pub checkpoint: RwLock<Option<Arc<ledger::transparency::KeptCheckpoint>>>,
 }
 
 /// The state of the router: cheap to clone.
@@ -452,7 +456,15 @@ impl AppState {
         );
         let (feed, _) = broadcast::channel(config.limits.feed_buffer.max(1));
         let (closing, _) = watch::channel(false);
+        let checkpoint = match ledger.latest_checkpoint() {
+            Ok(kept) => kept.map(Arc::new),
+            Err(e) => {
+                tracing::warn!("cannot read the kept checkpoints: {e}");
+                None
+            }
+        };
         Ok(AppState(Arc::new(Shared {
+            checkpoint: RwLock::new(checkpoint),
             cases: CaseCache::new(config.limits.case_cache_bytes),
             ledger,
             writer,
@@ -486,6 +498,30 @@ impl Shared {
     pub fn snapshot(&self) -> (Projection, Option<Head>) {
         let view = self.read();
         (view.projection.clone(), view.head)
+    }
+
+    /// The latest checkpoint the ledger signed.
+    pub fn latest_checkpoint(&self) -> Option<Arc<ledger::transparency::KeptCheckpoint>> {
+        self.checkpoint
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Signs a checkpoint of the tree as it is now and keeps it (blocking: a durable write).
+    /// None if the server has no log key.
+    pub fn sign_checkpoint(
+        &self,
+    ) -> Result<Option<Arc<ledger::transparency::KeptCheckpoint>>, crate::ApiError> {
+        let Some(key) = &self.config.log_key else {
+            return Ok(None);
+        };
+        let kept = Arc::new(self.ledger.sign_checkpoint(key, ledger::Timestamp::now())?);
+        let mut latest = self.checkpoint.write().unwrap_or_else(|p| p.into_inner());
+        if latest.as_ref().is_none_or(|l| l.size <= kept.size) {
+            *latest = Some(kept.clone());
+        }
+        Ok(Some(kept))
     }
 
     pub fn is_closing(&self) -> bool {

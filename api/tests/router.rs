@@ -89,6 +89,26 @@ fn routes() -> Vec<(&'static str, &'static str, Option<Access>, String)> {
             String::new(),
         ),
         ("GET", "/v1/feed", Some(Access::Follow), String::new()),
+        (
+            "GET",
+            "/v1/ledger/proof?seq=0",
+            Some(Access::Audit),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/v1/sanctions/s-1/proof",
+            Some(Access::ReadCases),
+            String::new(),
+        ),
+        (
+            "GET",
+            "/log/tile/entries/000.p/1",
+            Some(Access::Audit),
+            String::new(),
+        ),
+        ("GET", "/log/checkpoint", None, String::new()),
+        ("GET", "/log/tile/0/000.p/1", None, String::new()),
         ("GET", "/healthz", None, String::new()),
         ("GET", "/metrics", None, String::new()),
         ("GET", "/openapi.json", None, String::new()),
@@ -162,6 +182,8 @@ async fn the_openapi_document_lists_exactly_the_routes_tested() {
                 "/v1/streams/dk-101:c-0001" => "/v1/streams/{stream}".to_owned(),
                 "/v1/sanctions/s-1" => "/v1/sanctions/{id}".to_owned(),
                 "/v1/reports/2017" => "/v1/reports/{year}".to_owned(),
+                "/v1/sanctions/s-1/proof" => "/v1/sanctions/{id}/proof".to_owned(),
+                p if p.starts_with("/log/tile/") => "/log/tile/{path}".to_owned(),
                 other => other.to_owned(),
             }
         })
@@ -915,6 +937,7 @@ async fn a_restarted_server_catches_up_from_the_log() {
         params: projections::Params::default(),
         clock: api::state::Clock::at(now()),
         limits: Limits::default(),
+        log_key: None,
     };
     let state =
         api::AppState::open(std::sync::Arc::new(ledger), tokens(), config, &mut |_| {}).unwrap();
@@ -1215,4 +1238,104 @@ async fn records_the_view_missed_are_folded_before_the_next_append() {
         .send("GET", "/v1/ledger/head", Some(ADMIN), None, "", &[])
         .await;
     assert_eq!(head.json()["seq"], 2, "{}", head.text);
+}
+
+/// The log served under /log/ is the ledger's: the checkpoint is signed by the server's key, the
+/// level-0 tile holds the leaf hashes of the entry bundle's records and leads to the signed root,
+/// and the proof bundles check out offline.
+#[tokio::test]
+async fn the_transparency_log_serves_signed_checkpoints_tiles_entries_and_proofs() {
+    let app = App::seeded().await;
+    let key = app.state.config.log_key.as_ref().unwrap().verifier();
+    let n = app.records();
+    let cp = app
+        .send("GET", "/log/checkpoint", None, None, "", &[])
+        .await;
+    assert_eq!(cp.status, StatusCode::OK);
+    assert!(cp.content_type().starts_with("text/plain"));
+    let (checkpoint, _) = ledger::note::Checkpoint::open(&cp.text, &key).unwrap();
+    assert_eq!(checkpoint.size, n);
+
+    // The partial tile of the checkpoint's size: the leaf hashes, whose tree has the signed root.
+    let path = format!("/log/tile/0/000.p/{n}");
+    let tile = app.send("GET", &path, None, None, "", &[]).await;
+    assert_eq!(tile.status, StatusCode::OK, "{}", tile.text);
+    assert_eq!(tile.headers["cache-control"], "no-cache");
+    let hashes = raw_body(&app, &path, None).await;
+    assert_eq!(hashes.len() as u64, 32 * n);
+    let mut tree = ledger::merkle::Frontier::new();
+    for h in hashes.chunks(32) {
+        tree.push(h.try_into().unwrap(), &mut |_, _| {});
+    }
+    assert_eq!(tree.root(), checkpoint.root);
+    // Entries: each a big-endian u16 length and the stored bytes; their leaf hashes are the tile's.
+    let entries = raw_body(&app, &format!("/log/tile/entries/000.p/{n}"), Some(REVISOR)).await;
+    let mut at = 0;
+    for i in 0..n as usize {
+        let len = u16::from_be_bytes([entries[at], entries[at + 1]]) as usize;
+        let record = &entries[at + 2..at + 2 + len];
+        assert_eq!(
+            &ledger::merkle::leaf_hash(record)[..],
+            &hashes[32 * i..32 * i + 32]
+        );
+        at += 2 + len;
+    }
+    assert_eq!(at, entries.len());
+    // Wider than the tree, a full tile that does not exist yet, non-canonical paths: 404.
+    for missing in [
+        format!("/log/tile/0/000.p/{}", n + 1),
+        "/log/tile/0/000".into(),
+        "/log/tile/0/001.p/1".into(),
+        "/log/tile/0/0.p/1".into(),
+        "/log/tile/1/000.p/1".into(),
+    ] {
+        let got = app.send("GET", &missing, None, None, "", &[]).await;
+        assert_eq!(got.status, StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    // Proof bundles check out with the log's key, offline.
+    for uri in ["/v1/ledger/proof?seq=3", "/v1/sanctions/s-2/proof"] {
+        let answer = app.get(uri, ADMIN).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        let bundle = ledger::proof::Bundle::parse(&answer.text).unwrap();
+        let proved = bundle.verify(&key).unwrap();
+        assert!(!proved.is_empty());
+    }
+    let bundle = app.get("/v1/sanctions/s-2/proof", ADMIN).await.json();
+    assert_eq!(bundle["sanction_id"], "s-2");
+    assert!(bundle["proofs"].as_array().unwrap().len() > 1);
+    // Another municipality's sanction is not said to exist.
+    assert_eq!(
+        app.get("/v1/sanctions/s-2/proof", CASEWORKER).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/v1/ledger/proof?seq={n}"), ADMIN)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/v1/ledger/proof?seq=0&size=3", ADMIN).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn raw_body(app: &App, uri: &str, token: Option<&str>) -> Vec<u8> {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let response = app
+        .router
+        .clone()
+        .oneshot(app.request("GET", uri, token, None, "", &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{uri}");
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }

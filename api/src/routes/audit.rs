@@ -227,8 +227,13 @@ pub async fn verify(
     let state2 = state.clone();
     let verdict = blocking(move || Ok(state2.ledger.verify(&mut |_| {})?)).await?;
     Ok(Json(match verdict {
-        ledger::Verdict::Intact { head, records } => {
-            json!({"intact": true, "head": head_json(head), "records": records})
+        ledger::Verdict::Intact {
+            head,
+            records,
+            root,
+            ..
+        } => {
+            json!({"intact": true, "head": head_json(head), "records": records, "tree_root": ledger::merkle::to_base64(&root)})
         }
         ledger::Verdict::Broken(fault) => {
             tracing::error!(

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cases;
 pub mod events;
 pub mod feed;
+pub mod log;
 pub mod ops;
 
 use crate::auth::Principal;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
             .merge(cases::router())
             .merge(audit::router())
             .merge(feed::router())
+            .merge(log::router())
             .merge(ops::router()),
         state,
     )
@@ -234,6 +236,7 @@ mod tests {
             params: projections::Params::default(),
             clock: crate::state::Clock::System,
             limits: Limits::default(),
+            log_key: None,
         };
         let state = AppState::open(ledger, crate::Tokens::default(), config, &mut |_| {}).unwrap();
         let app = with_middleware(Router::new().route("/boom", get(boom)), state);

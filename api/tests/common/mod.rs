@@ -97,6 +97,13 @@ impl App {
             params: projections::Params::default(),
             clock: api::state::Clock::at(now()),
             limits,
+            log_key: Some(std::sync::Arc::new(
+                ledger::note::NoteSigner::generate(
+                    "test.example/garanti",
+                    ledger::note::ALG_ED25519,
+                )
+                .unwrap(),
+            )),
         };
         let state = AppState::open(ledger, tokens(), config, &mut |_| {}).unwrap();
         let router = api::router(state.clone());

@@ -130,6 +130,19 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum WitnessKeyCommand {
+    /// Make a witness's Ed25519 key (mode 0600, never overwritten) and print its verifier key
+    New {
+        /// The witness's name, e.g. `revision.example.dk/witness` (no spaces, no '+')
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Where to write the key
+        #[arg(long, value_name = "FILE", default_value = "garanti-witness.key")]
+        key: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum LogKeyCommand {
     /// Make the log's Ed25519 signing key (mode 0600, never overwritten) and print its verifier key
     ///
@@ -488,6 +501,40 @@ enum Command {
         #[arg(long, value_name = "VKEY")]
         key: String,
     },
+    /// Cosign a log's checkpoint if it extends the last one this witness cosigned (C2SP tlog-cosignature/v1)
+    ///
+    /// Verifies the checkpoint's signature with the log's verifier key and that it is consistent
+    /// with the last checkpoint this witness cosigned for the same log (a consistency proof from
+    /// --proof, or made from the log's tiles at --url); then prints the checkpoint with the log's
+    /// signature and the witness's cosignature, and remembers it durably in --state. The first
+    /// checkpoint of a log is trusted on first use. A rollback or a fork is refused with exit 1,
+    /// printing both checkpoints as the evidence; the state does not move.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["checkpoint", "url"])))]
+    Witness {
+        /// The log's verifier key (ORIGIN+HHHHHHHH+BASE64), or a file holding it
+        #[arg(long, value_name = "VKEY")]
+        log_key: String,
+        /// The witness's signing key (`garanti witness-key new`)
+        #[arg(long, value_name = "FILE", default_value = "garanti-witness.key")]
+        witness_key: PathBuf,
+        /// The witness's state: the last cosigned checkpoint of each log
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The checkpoint to cosign (a file)
+        #[arg(long, value_name = "CP", conflicts_with = "url")]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: the consistency bundle from the last cosigned size (`garanti prove --from-size M`)
+        #[arg(long, value_name = "FILE", requires = "checkpoint")]
+        proof: Option<PathBuf>,
+        /// The log's base URL, e.g. http://127.0.0.1:8080/log/ (checkpoint and tiles are fetched)
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// The witness's signing key
+    WitnessKey {
+        #[command(subcommand)]
+        command: WitnessKeyCommand,
+    },
     /// Manage the API's bearer tokens
     Token {
         #[command(subcommand)]
@@ -586,6 +633,27 @@ fn run(cli: Cli) -> Result<u8> {
             commands::log::prove(&ctx, what, size, key.as_deref(), out.as_deref())
         }
         Command::VerifyProof { file, key } => commands::log::verify_proof(&file, &key),
+        Command::Witness {
+            log_key,
+            witness_key,
+            state,
+            checkpoint,
+            proof,
+            url,
+        } => {
+            let source = match (&checkpoint, &url) {
+                (Some(cp), _) => commands::witness::Source::Files {
+                    checkpoint: cp,
+                    proof: proof.as_deref(),
+                },
+                (None, Some(url)) => commands::witness::Source::Url(url),
+                (None, None) => anyhow::bail!("give --checkpoint CP or --url URL"),
+            };
+            commands::witness::witness(&log_key, &witness_key, &state, source)
+        }
+        Command::WitnessKey {
+            command: WitnessKeyCommand::New { name, key },
+        } => commands::witness::key_new(&name, &key),
         Command::Head { format } => commands::verify::head(&ctx, format),
         Command::Sanctions {
             year,

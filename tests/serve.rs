@@ -192,6 +192,188 @@ async fn a_served_ledger_takes_appends_answers_queries_and_stops_gracefully() {
     );
 }
 
+/// The log served: checkpoints signed while it grows and at shutdown, and after a kill -9 at the
+/// restart; a witness cosigns from the log's URL as it grows and refuses a split view (another
+/// history signed with the same key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_log_is_checkpointed_and_witnessed_and_a_split_view_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let made = garanti(
+        &data,
+        &["log-key", "new", "--origin", "kbh.example/garanti"],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let vkey = made.stdout.trim().to_owned();
+    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
+    let wkey = dir.path().join("witness.key");
+    let wk = garanti(
+        &data,
+        &[
+            "witness-key",
+            "new",
+            "--name",
+            "revisor.example/w",
+            "--key",
+            wkey.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(wk.code, 0, "{}", wk.stderr);
+    let state = dir.path().join("witness-state");
+    let witness = |url: &str| {
+        garanti(
+            &data,
+            &[
+                "witness",
+                "--log-key",
+                &vkey,
+                "--witness-key",
+                wkey.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+                "--url",
+                url,
+            ],
+        )
+    };
+    let client = reqwest::Client::new();
+    let append = |server: &Server, n: usize| {
+        let (client, url, admin) = (client.clone(), server.url.clone(), admin.clone());
+        async move {
+            let mut last = 0;
+            for i in 0..n {
+                let r = client
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(&admin)
+                    .json(&guidance(&format!("dk-101:c-{i:04}")))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                last = r.json::<Value>().await.unwrap()["events"][0]["seq"]
+                    .as_u64()
+                    .unwrap();
+            }
+            last
+        }
+    };
+    let server = start(&data, &tokens);
+    let last = append(&server, 300).await;
+    // Within a second or two a checkpoint covers every acknowledged append.
+    let mut size = 0;
+    for _ in 0..50 {
+        let cp = client
+            .get(format!("{}/log/checkpoint", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        size = cp.lines().nth(1).unwrap().parse::<u64>().unwrap();
+        if size > last {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(size, last + 1);
+    let log = format!("{}/log/", server.url);
+    let first = witness(&log);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    assert!(
+        first.stdout.contains("\n\u{2014} revisor.example/w "),
+        "{}",
+        first.stdout
+    );
+    let last = append(&server, 40).await;
+
+    // kill -9: the restarted server signs a checkpoint covering every acknowledged append.
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = start(&data, &tokens);
+    let cp = client
+        .get(format!("{}/log/checkpoint", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        cp.lines().nth(1).unwrap().parse::<u64>().unwrap(),
+        last + 1,
+        "{cp}"
+    );
+    // The grown log is cosigned from its tiles (300 → 340 records crosses a full tile).
+    let log = format!("{}/log/", server.url);
+    let grown = witness(&log);
+    assert_eq!(grown.code, 0, "{}{}", grown.stdout, grown.stderr);
+
+    // A graceful stop signs the last checkpoint.
+    append(&server, 3).await;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut server = server;
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    let kept = common::json(&garanti(&data, &["checkpoints", "--format", "json"]));
+    let sizes: Vec<u64> = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.last(), Some(&(last + 4)));
+
+    // Another history under the same key: a split view. The witness refuses it, exit 1, with
+    // both checkpoints, and its state does not move.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let fork = garanti_import_guidance(&other, 400);
+    std::fs::copy(data.join("garanti-log.key"), fork.join("garanti-log.key")).unwrap();
+    let state_before = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>();
+    let forked = start(&fork, &tokens);
+    let refused = witness(&format!("{}/log/", forked.url));
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("REFUSED: fork"),
+        "{}",
+        refused.stdout
+    );
+    let both = ["kbh.example/garanti\n340\n", "kbh.example/garanti\n400\n"];
+    assert!(
+        both.iter().all(|cp| refused.stdout.contains(cp)),
+        "both checkpoints: {}",
+        refused.stdout
+    );
+    let state_after = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(state_before, state_after);
+}
+
+/// A ledger of `n` guidance events in `dir/data`.
+fn garanti_import_guidance(dir: &Path, n: usize) -> std::path::PathBuf {
+    let data = dir.join("data");
+    let lines: String = (0..n)
+        .map(|i| format!("{}\n", guidance(&format!("dk-202:c-{i:04}"))[0]))
+        .collect();
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let run = garanti(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    data
+}
+
 #[test]
 fn serve_without_a_tokens_file_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();

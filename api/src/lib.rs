@@ -33,6 +33,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let closing = state.closing.clone();
+    sign_checkpoint(&state).await;
     let signer = tokio::spawn(routes::log::sign_while_serving(state.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -44,14 +45,18 @@ pub async fn serve(
     tracing::info!("every request in flight was answered");
     // The last checkpoint covers every acknowledged append.
     let _ = signer.await;
-    let last = state.clone();
-    match tokio::task::spawn_blocking(move || last.sign_checkpoint()).await {
-        Ok(Ok(Some(kept))) => tracing::info!("signed the checkpoint of size {}", kept.size),
-        Ok(Ok(None)) => {}
-        Ok(Err(e)) => tracing::error!("cannot sign the last checkpoint: {e}"),
-        Err(e) => tracing::error!("signing the last checkpoint failed: {e}"),
-    }
+    sign_checkpoint(&state).await;
     Ok(())
+}
+
+/// Signs a checkpoint if the log grew since the latest one (off the async threads).
+async fn sign_checkpoint(state: &AppState) {
+    let s = state.clone();
+    match tokio::task::spawn_blocking(move || s.sign_if_grown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("cannot sign a checkpoint: {e}"),
+        Err(e) => tracing::error!("signing a checkpoint failed: {e}"),
+    }
 }
 
 /// A future that completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this

@@ -524,6 +524,17 @@ impl Shared {
         Ok(Some(kept))
     }
 
+    /// Signs a checkpoint if the tree grew past the latest one (and the server has the key).
+    pub fn sign_if_grown(&self) -> Result<(), crate::ApiError> {
+        let grown = self
+            .latest_checkpoint()
+            .is_none_or(|k| k.size < self.ledger.tree_size());
+        if grown {
+            self.sign_checkpoint()?;
+        }
+        Ok(())
+    }
+
     pub fn is_closing(&self) -> bool {
         *self.closing.borrow()
     }

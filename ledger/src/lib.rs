@@ -17,6 +17,7 @@ pub mod record;
 pub mod storage;
 pub mod transparency;
 pub mod verify;
+pub mod witness;
 
 pub use datadir::Access;
 pub use ledger::{Append, AppendError, Constraint, Health, Ledger, LedgerError, Receipt, Verdict};

@@ -9,6 +9,7 @@ pub mod judge;
 pub mod log;
 pub mod serve;
 pub mod verify;
+pub mod witness;
 
 use crate::{Cli, StoreArg};
 use anyhow::{Context as _, Result};

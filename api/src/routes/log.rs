@@ -250,30 +250,22 @@ pub async fn sanction_proof(
     Ok(Json(bundle))
 }
 
-/// Signs a checkpoint at most once a second while the log grows, until the server closes; then
-/// once more, so that every acknowledged append is under a signed checkpoint.
+/// Signs a checkpoint at most once a second while the log grows, until the server closes (`serve`
+/// signs one before it listens, so a restart after a crash covers what was acknowledged before
+/// it, and one after the last request is answered).
 pub async fn sign_while_serving(state: AppState) {
     if state.config.log_key.is_none() {
         return;
     }
     let mut closing = state.closing.subscribe();
     loop {
-        let closed = tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => false,
-            _ = closing.wait_for(|c| *c) => true,
-        };
-        let grown = state
-            .latest_checkpoint()
-            .is_none_or(|k| k.size < state.ledger.tree_size());
-        if grown {
-            let s = state.clone();
-            match blocking(move || s.sign_checkpoint()).await {
-                Ok(_) => {}
-                Err(e) => tracing::warn!("cannot sign a checkpoint: {e}"),
-            }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = closing.wait_for(|c| *c) => return,
         }
-        if closed {
-            return;
+        let s = state.clone();
+        if let Err(e) = blocking(move || s.sign_if_grown()).await {
+            tracing::warn!("cannot sign a checkpoint: {e}");
         }
     }
 }

@@ -1139,7 +1139,7 @@ fn verify_segment(
                 }
             }
         }
-        if c.count() % 4096 == 0 {
+        if c.count().is_multiple_of(4096) {
             checked.fetch_add(4096, std::sync::atomic::Ordering::Relaxed);
         }
         true

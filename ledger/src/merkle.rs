@@ -137,7 +137,7 @@ impl Frontier {
     /// `2^level` (the subtree is aligned); returns false, changing nothing, if it is not.
     pub fn push_subtree(&mut self, level: u8, hash: TreeHash) -> bool {
         let width = 1u64 << level;
-        if self.size % width != 0 {
+        if !self.size.is_multiple_of(width) {
             return false;
         }
         let mut hash = hash;
@@ -189,7 +189,7 @@ fn split_point(n: u64) -> u64 {
 /// `hi - lo` (as in every range the RFC's recursions visit).
 fn subtree<S: HashSource>(lo: u64, hi: u64, source: &S) -> Result<TreeHash, S::Error> {
     let n = hi - lo;
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return source.hash(n.trailing_zeros() as u8, lo >> n.trailing_zeros());
     }
     let k = split_point(n);

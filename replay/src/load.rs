@@ -74,7 +74,7 @@ pub fn project(ledger: &Ledger, progress: &mut dyn FnMut(u64)) -> Result<Project
     ledger.scan(0, u64::MAX, &mut |record| match fact_of(record) {
         Ok(fact) => {
             interner.apply(&mut projection, &fact.0, fact.1);
-            if projection.len() % 65_536 == 0 {
+            if projection.len().is_multiple_of(65_536) {
                 progress(projection.len());
             }
             true
@@ -156,7 +156,7 @@ fn fold_verified(
         match fact_of(record) {
             Ok(fact) => {
                 interner.apply(&mut projection, &fact.0, fact.1);
-                if checker.count() % 65_536 == 0 {
+                if checker.count().is_multiple_of(65_536) {
                     progress(checker.count());
                 }
                 true
@@ -206,7 +206,7 @@ pub fn project_export(
         match fact_of(record) {
             Ok(fact) => {
                 interner.apply(&mut projection, &fact.0, fact.1);
-                if projection.len() % 65_536 == 0 {
+                if projection.len().is_multiple_of(65_536) {
                     progress(projection.len());
                 }
             }

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, from: u64, to: Option<u64>, out: Option<&Path>) -> Res
             count += 1;
             last_record = Some((record.seq, record.hash));
             first_record.get_or_insert((record.seq, record.prev_hash));
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 bar.set_position(count);
             }
             true

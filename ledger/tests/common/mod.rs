@@ -13,7 +13,7 @@ pub fn event(stream: &str, i: u64) -> NewEvent {
             unix_nanos: 1_489_129_200_000_000_000 + i as i64 * 1_000_000_000,
             offset_seconds: 3600,
         },
-        recorded_at: if i % 3 == 0 {
+        recorded_at: if i.is_multiple_of(3) {
             Some(Timestamp::utc(1_489_129_200_000_000_000))
         } else {
             None

@@ -129,6 +129,27 @@ enum TokenCommand {
     },
 }
 
+/// `--at-checkpoint CP --key VKEY`: judge only what a signed checkpoint covers.
+#[derive(clap::Args, Debug)]
+pub struct AtArgs {
+    /// Judge only the records a signed checkpoint (a file) covers, after checking its signature
+    /// and that the ledger holds exactly the tree it signs (exit 1 if not)
+    #[arg(long, value_name = "CP", requires = "key")]
+    at_checkpoint: Option<PathBuf>,
+    /// The log's verifier key (ORIGIN+HHHHHHHH+BASE64), or a file holding it, for --at-checkpoint
+    #[arg(long, value_name = "VKEY", requires = "at_checkpoint")]
+    key: Option<String>,
+}
+
+impl AtArgs {
+    fn read(&self) -> Result<Option<commands::AtCheckpoint>> {
+        match (&self.at_checkpoint, &self.key) {
+            (Some(cp), Some(key)) => Ok(Some(commands::AtCheckpoint::read(cp, key)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum WitnessKeyCommand {
     /// Make a witness's Ed25519 key (mode 0600, never overwritten) and print its verifier key
@@ -236,6 +257,8 @@ enum Command {
         /// Judge with only what had been recorded by this time (RFC 3339)
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        #[command(flatten)]
+        at: AtArgs,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Exit 1 if any sanction is unlawful
@@ -256,6 +279,8 @@ enum Command {
         /// Judge with only what had been recorded by this time (RFC 3339)
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        #[command(flatten)]
+        at: AtArgs,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Exit 1 if there are findings
@@ -268,6 +293,8 @@ enum Command {
         /// Judge with only what had been recorded by this time (RFC 3339)
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        #[command(flatten)]
+        at: AtArgs,
         /// `table` prints the explanation in words
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -283,6 +310,8 @@ enum Command {
         /// Judge with only what had been recorded by this time (RFC 3339)
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        #[command(flatten)]
+        at: AtArgs,
         /// html (one self-contained printable file), xlsx, json (everything) or csv (the findings)
         /// [default: from the --out extension, else json]
         #[arg(long, value_enum)]
@@ -582,7 +611,14 @@ fn quiet_storage_panics() {
 }
 
 fn run(cli: Cli) -> Result<u8> {
-    let ctx = commands::Context::new(&cli)?;
+    let mut ctx = commands::Context::new(&cli)?;
+    match &cli.command {
+        Command::Sanctions { at, .. }
+        | Command::Findings { at, .. }
+        | Command::Explain { at, .. }
+        | Command::Report { at, .. } => ctx.at = at.read()?,
+        _ => {}
+    }
     match cli.command {
         Command::Import {
             file,
@@ -656,6 +692,7 @@ fn run(cli: Cli) -> Result<u8> {
         } => commands::witness::key_new(&name, &key),
         Command::Head { format } => commands::verify::head(&ctx, format),
         Command::Sanctions {
+            at: _,
             year,
             stream,
             as_of,
@@ -670,6 +707,7 @@ fn run(cli: Cli) -> Result<u8> {
             fail,
         ),
         Command::Findings {
+            at: _,
             year,
             rule,
             stream,
@@ -686,11 +724,13 @@ fn run(cli: Cli) -> Result<u8> {
             fail,
         ),
         Command::Explain {
+            at: _,
             sanction_id,
             as_of,
             format,
         } => commands::judge::explain(&ctx, &sanction_id, as_of.as_deref(), format),
         Command::Report {
+            at: _,
             year,
             as_of,
             format,

@@ -51,7 +51,7 @@ fn the_log_key_is_private_never_overwritten_and_printed_in_signed_note_form() {
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     // ORIGIN+<8 hex of SHA-256(ORIGIN ‖ "\n" ‖ 0x01 ‖ key)[..4]>+<base64(0x01 ‖ key)>
-    let parts: Vec<&str> = vkey.split('+').collect();
+    let parts: Vec<&str> = vkey.splitn(3, '+').collect();
     assert_eq!(parts[0], "kbh.example/garanti");
     let key = base64::engine::general_purpose::STANDARD
         .decode(parts[2])
@@ -404,4 +404,79 @@ fn tlogcheck() -> Option<&'static Path> {
         Some(out)
     })
     .as_deref()
+}
+
+#[test]
+fn judging_at_a_checkpoint_sees_only_what_it_signs_and_the_report_embeds_it_with_proofs() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let vkey = ledger_with_key(data.path());
+    let cp = write(
+        work.path(),
+        "cp",
+        &garanti(data.path(), &["checkpoint"]).stdout,
+    );
+    let later = r#"{"stream":"dk-999:c-1","type":"sanction_decided","effective_at":"2017-03-27T10:00:00+02:00","actor":"cw-17","data":{"sanction_id":"s-later","offer_id":"o-1","kind":"reduction","legal_basis":"LAS § 36"}}"#;
+    assert_eq!(
+        garanti_stdin(data.path(), &["import", "-"], &format!("{later}\n")).code,
+        0
+    );
+    let at = ["--at-checkpoint", s(&cp), "--key", &vkey];
+    let count = |extra: &[&str]| {
+        let mut args = vec!["sanctions", "--format", "json"];
+        args.extend_from_slice(extra);
+        json(&garanti(data.path(), &args)).as_array().unwrap().len()
+    };
+    assert_eq!(count(&[]), count(&at) + 1);
+    let explained = garanti(data.path(), &[&["explain", "s-later"][..], &at].concat());
+    assert_eq!(explained.code, 2, "{}", explained.stdout);
+
+    // The report made at the checkpoint names it and proves the sample's evidence under it.
+    let out = work.path().join("r.json");
+    let args = [
+        &[
+            "report",
+            "--year",
+            "2017",
+            "--sample",
+            "3",
+            "--seed",
+            "r",
+            "--out",
+            s(&out),
+        ][..],
+        &at,
+    ]
+    .concat();
+    let run = garanti(data.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let note = report["source"]["checkpoint"].as_str().unwrap();
+    assert_eq!(note, std::fs::read_to_string(&cp).unwrap());
+    let proofs: Vec<&serde_json::Value> = report["sample"]["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["proofs"].as_array().unwrap())
+        .collect();
+    assert!(!proofs.is_empty());
+    for (i, p) in proofs.iter().enumerate() {
+        let mut bundle = (*p).clone();
+        bundle["checkpoint"] = note.into();
+        let file = write(work.path(), &format!("sample{i}.json"), &bundle.to_string());
+        let ok = garanti(data.path(), &["verify-proof", s(&file), "--key", &vkey]);
+        assert_eq!(ok.code, 0, "{}", ok.stdout);
+    }
+
+    // A rewritten ledger is refused at the checkpoint: exit 1, nothing judged.
+    let rewritten = tempfile::tempdir().unwrap();
+    let rewritten = other_history(rewritten.path(), true, usize::MAX);
+    let run = garanti(&rewritten, &[&["sanctions"][..], &at].concat());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("not the ones the checkpoint signs"),
+        "{}",
+        run.stderr
+    );
 }

@@ -207,16 +207,11 @@ fn base64_all(hashes: &[TreeHash]) -> Vec<String> {
 }
 
 impl Ledger {
-    /// A record with its inclusion proof under a kept checkpoint.
-    pub fn entry_proof(
-        &self,
-        seq: u64,
-        checkpoint: &KeptCheckpoint,
-    ) -> Result<EntryProof, LedgerError> {
-        if seq >= checkpoint.size {
+    /// A record with its inclusion proof in the tree of `size` records.
+    pub fn entry_proof(&self, seq: u64, size: u64) -> Result<EntryProof, LedgerError> {
+        if seq >= size {
             return Err(LedgerError::Tree(format!(
-                "record {seq} is not under the checkpoint of size {}",
-                checkpoint.size
+                "record {seq} is not under the checkpoint of size {size}"
             )));
         }
         let record = self
@@ -225,7 +220,7 @@ impl Ledger {
         Ok(EntryProof {
             index: seq,
             record: hex::encode(&record.bytes),
-            inclusion: base64_all(&self.inclusion_proof(seq, checkpoint.size)?),
+            inclusion: base64_all(&self.inclusion_proof(seq, size)?),
         })
     }
 
@@ -237,7 +232,7 @@ impl Ledger {
     ) -> Result<InclusionBundle, LedgerError> {
         Ok(InclusionBundle {
             checkpoint: checkpoint.note.clone(),
-            entry: self.entry_proof(seq, checkpoint)?,
+            entry: self.entry_proof(seq, checkpoint.size)?,
         })
     }
 

@@ -31,6 +31,12 @@ pub enum FaultKind {
     TreeLeaf { stored: String, computed: String },
     #[error("the stored Merkle tree ({stored}) is not the tree of the records ({computed})")]
     TreeMismatch { stored: String, computed: String },
+    #[error("the first {size} records are not the ones the checkpoint signs (signed root {signed}, recomputed {computed}): the history was rewritten or forked")]
+    NotSigned {
+        size: u64,
+        signed: String,
+        computed: String,
+    },
     #[error("{0}")]
     Export(String),
 }

@@ -196,6 +196,18 @@ pub fn render(report: &crate::report::Report) -> String {
         &["item", "value"],
         meta,
     );
+    match report["source"]["checkpoint"].as_str() {
+        Some(note) => {
+            let _ = write!(
+                out,
+                "<p>The signed checkpoint of these records (C2SP tlog-checkpoint; check it with the log's verifier key, e.g. <code>garanti verify --since</code>):</p>\n<pre class=\"checkpoint\">{}</pre>\n",
+                esc(note)
+            );
+        }
+        None => out.push_str(
+            "<p>No signed checkpoint covers exactly these records (<code>garanti checkpoint</code> signs one).</p>\n",
+        ),
+    }
 
     out.push_str("<h2>Rules and error rates</h2>\n");
     let rules: Vec<Vec<String>> = report["rules"]

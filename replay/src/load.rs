@@ -133,6 +133,27 @@ pub fn project_verified_upto(
     Ok((loaded, tree.root()))
 }
 
+/// [`project_verified_upto`] of a checkpoint's size, refused (as a broken chain) unless the
+/// records hold exactly the tree the checkpoint signs. The caller checked its signature.
+pub fn project_verified_at(
+    ledger: &Ledger,
+    checkpoint: &ledger::note::Checkpoint,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Loaded, LoadError> {
+    let (loaded, root) = project_verified_upto(ledger, checkpoint.size, progress)?;
+    if root != checkpoint.root {
+        return Err(LoadError::Chain(ledger::ChainFault {
+            seq: 0,
+            kind: ledger::FaultKind::NotSigned {
+                size: checkpoint.size,
+                signed: ledger::merkle::to_base64(&checkpoint.root),
+                computed: ledger::merkle::to_base64(&root),
+            },
+        }));
+    }
+    Ok(loaded)
+}
+
 fn fold_verified(
     ledger: &Ledger,
     end: u64,

@@ -18,6 +18,8 @@ pub struct Source {
     pub location: String,
     pub head: Option<Head>,
     pub records: u64,
+    /// The signed checkpoint (a C2SP signed note) of exactly these records, if there is one.
+    pub checkpoint: Option<String>,
 }
 
 /// What to sample, if anything.
@@ -38,6 +40,8 @@ pub struct ReportInput<'a> {
     pub generated_at: i64,
     pub program_version: &'a str,
     pub sample: Option<SampleRequest>,
+    /// With a checkpoint: a record's inclusion proof in its tree, for the sample's evidence.
+    pub prove: Option<&'a dyn Fn(u64) -> Option<ledger::proof::EntryProof>>,
 }
 
 /// The streams with events in the year (by `effective_at`), or with findings of a rule in it
@@ -205,6 +209,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
                 "timeline": timeline_json(cal, records.get(&d.stream).map_or(&[][..], Vec::as_slice)),
                 "findings": findings.iter().filter(|f| *f.stream == *d.stream).map(|f| finding_json(cal, f)).collect::<Vec<_>>(),
                 "sanctions": sanctions.iter().filter(|s| s.stream == d.stream).map(|s| sanction_json(cal, s)).collect::<Vec<_>>(),
+                "proofs": input.prove.map(|prove| sample_proofs(prove, sanctions.iter().filter(|s| s.stream == d.stream))),
             })).collect::<Vec<_>>(),
         })
     });
@@ -220,6 +225,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
             None => Value::Null,
         },
     );
+    source.insert("checkpoint".into(), json!(input.source.checkpoint));
     let meta = json!({
         "report": "Garanti year report",
         "year": input.year,
@@ -253,6 +259,22 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         findings,
         calendar: *cal,
     }
+}
+
+/// The inclusion proofs of the decisions and evidence of some sanctions, one per record.
+fn sample_proofs<'s>(
+    prove: &dyn Fn(u64) -> Option<ledger::proof::EntryProof>,
+    sanctions: impl Iterator<Item = &'s projections::SanctionVerdict>,
+) -> Vec<Value> {
+    let mut seqs: Vec<u64> = sanctions
+        .flat_map(|s| s.seq.into_iter().chain(s.evidence.iter().copied()))
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    seqs.into_iter()
+        .filter_map(prove)
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect()
 }
 
 /// A year report: its small parts as JSON, and its two long lists (every sanction, every finding)

@@ -23,7 +23,7 @@ pub enum ReportFormat {
 }
 
 /// The events to work on: the data directory's ledger, or an export file (no store needed).
-fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source)> {
+fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source, Option<ledger::Ledger>)> {
     match export {
         Some(path) => {
             let file = std::fs::File::open(path)
@@ -39,21 +39,29 @@ fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source)> {
                 location: path.display().to_string(),
                 head: loaded.head,
                 records: loaded.records,
+                checkpoint: None,
             };
-            Ok((loaded, source))
+            Ok((loaded, source, None))
         }
         None => {
             let ledger = ctx.open()?;
-            let bar = ctx.progress(ledger.head().map(|h| h.seq + 1), "replaying and verifying");
-            let loaded = replay::load::project_verified(&ledger, &mut |n| bar.set_position(n))?;
-            bar.finish_and_clear();
+            let loaded = crate::load::loaded(ctx, &ledger)?;
+            // The signed checkpoint of exactly these records: the one given, or a kept one.
+            let checkpoint = match &ctx.at {
+                Some(at) => Some(at.note.clone()),
+                None => ledger
+                    .checkpoint(loaded.records)?
+                    .filter(|_| loaded.records > 0)
+                    .map(|k| k.note),
+            };
             let source = Source {
                 kind: "ledger",
                 location: ctx.data.display().to_string(),
                 head: loaded.head,
                 records: loaded.records,
+                checkpoint,
             };
-            Ok((loaded, source))
+            Ok((loaded, source, Some(ledger)))
         }
     }
 }
@@ -63,6 +71,7 @@ fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source)> {
 fn records_of(
     ctx: &Context,
     export: Option<&Path>,
+    open: Option<&ledger::Ledger>,
     streams: &[String],
 ) -> Result<HashMap<String, Vec<StoredRecord>>> {
     let mut out: HashMap<String, Vec<StoredRecord>> =
@@ -81,7 +90,14 @@ fn records_of(
             .map_err(|f| anyhow::anyhow!("the export is broken at seq {}: {}", f.seq, f.kind))?;
         }
         None => {
-            let ledger = ctx.open()?;
+            let opened;
+            let ledger = match open {
+                Some(l) => l,
+                None => {
+                    opened = ctx.open()?;
+                    &opened
+                }
+            };
             for s in streams {
                 out.insert(s.clone(), ledger.stream(s)?);
             }
@@ -100,6 +116,7 @@ pub fn report_input<'a>(
     sample: Option<SampleRequest>,
 ) -> ReportInput<'a> {
     ReportInput {
+        prove: None,
         projection: &loaded.projection,
         eval,
         year,
@@ -144,19 +161,26 @@ pub fn report(
         bail!("an XLSX report needs --out FILE.xlsx");
     }
     let eval = evaluation(ctx, as_of)?;
-    let (loaded, source) = load(ctx, export)?;
-    let input = report_input(ctx, &loaded, eval, year, source, sample);
+    let (loaded, source, ledger) = load(ctx, export)?;
+    // With a signed checkpoint of these records, the sample's evidence comes with its proofs.
+    let size = loaded.records;
+    let prove = |seq: u64| ledger.as_ref()?.entry_proof(seq, size).ok();
+    let provable = source.checkpoint.is_some() && ledger.is_some();
+    let mut input = report_input(ctx, &loaded, eval, year, source, sample);
+    input.prove = provable.then_some(&prove as &dyn Fn(u64) -> Option<_>);
     let mut failure = None;
-    let report = replay::report::build(
-        &input,
-        &mut |streams| match records_of(ctx, export, streams) {
-            Ok(r) => r,
-            Err(e) => {
-                failure = Some(e);
-                HashMap::new()
-            }
-        },
-    );
+    let report = replay::report::build(&input, &mut |streams| match records_of(
+        ctx,
+        export,
+        ledger.as_ref(),
+        streams,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            failure = Some(e);
+            HashMap::new()
+        }
+    });
     if let Some(e) = failure {
         return Err(e);
     }
@@ -206,7 +230,7 @@ pub fn sample(
     format: Format,
 ) -> Result<u8> {
     let eval = evaluation(ctx, as_of)?;
-    let (loaded, source) = load(ctx, export)?;
+    let (loaded, source, _) = load(ctx, export)?;
     let scope = Scope {
         year: Some(year),
         stream: None,
@@ -269,12 +293,12 @@ pub fn sample(
 pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Format) -> Result<u8> {
     ledger::interchange::check_stream_id(stream).map_err(|m| anyhow::anyhow!("stream {m}"))?;
     let eval = evaluation(ctx, None)?;
-    let (loaded, _) = load(ctx, export)?;
+    let (loaded, _, _) = load(ctx, export)?;
     if loaded.projection.stream(stream).is_none() {
         bail!("no events on stream {stream}");
     }
     let cal = &ctx.params.calendar;
-    let records = records_of(ctx, export, &[stream.to_owned()])?
+    let records = records_of(ctx, export, None, &[stream.to_owned()])?
         .remove(stream)
         .unwrap_or_default();
     let case = serde_json::to_value(replay::output::case_json(
@@ -373,7 +397,7 @@ pub fn deadlines(
         as_of: None,
         now: at_instant,
     };
-    let (loaded, _) = load(ctx, None)?;
+    let (loaded, _, _) = load(ctx, None)?;
     let list = replay::output::deadlines(&eval, &loaded.projection, within);
     let (today, year, open, monthly) = (list.today, list.year, &list.open, &list.monthly);
     let kind = replay::output::deadline_kind;

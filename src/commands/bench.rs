@@ -236,6 +236,7 @@ pub fn municipality(ctx: &Context, citizens: u64, seed: u64) -> Result<u8> {
         now: ctx.now,
     };
     let source = replay::report::Source {
+        checkpoint: None,
         kind: "ledger",
         location: "bench".into(),
         head: loaded.head,

@@ -29,6 +29,32 @@ pub struct Context {
     /// --now, if given: a server evaluates at this time instead of its clock.
     pub fixed_now: Option<i64>,
     pub quiet: bool,
+    /// `--at-checkpoint`: judge only the records this signed checkpoint covers.
+    pub at: Option<AtCheckpoint>,
+}
+
+/// A signed checkpoint to judge at, its signature checked.
+pub struct AtCheckpoint {
+    pub checkpoint: ledger::note::Checkpoint,
+    /// The signed note, as given.
+    pub note: String,
+}
+
+impl AtCheckpoint {
+    /// Reads `--at-checkpoint CP --key VKEY`: the note must be signed by the key.
+    pub fn read(path: &std::path::Path, key: &str) -> Result<AtCheckpoint> {
+        let verifier = log::read_verifier(key)?;
+        let note = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
+        let (checkpoint, _) =
+            ledger::note::Checkpoint::open(&note, &verifier).with_context(|| {
+                format!(
+                    "the checkpoint {} is not one signed by this key",
+                    path.display()
+                )
+            })?;
+        Ok(AtCheckpoint { checkpoint, note })
+    }
 }
 
 impl Context {
@@ -60,6 +86,7 @@ impl Context {
             now,
             fixed_now,
             quiet: cli.quiet,
+            at: None,
         })
     }
 

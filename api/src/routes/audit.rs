@@ -85,6 +85,17 @@ pub async fn report(
             as_of,
             now: state.now(),
         };
+        let records = head.map_or(0, |h| h.seq + 1);
+        // The report names a signed checkpoint of exactly its records, signed now if need be.
+        if state.latest_checkpoint().is_none_or(|k| k.size < records) {
+            state.sign_checkpoint()?;
+        }
+        let checkpoint = state
+            .ledger
+            .checkpoint(records)?
+            .filter(|_| records > 0)
+            .map(|k| k.note);
+        let prove = |seq: u64| state.ledger.entry_proof(seq, records).ok();
         let input = ReportInput {
             projection: &projection,
             eval,
@@ -93,10 +104,14 @@ pub async fn report(
                 kind: "ledger",
                 location: "garanti serve".into(),
                 head,
-                records: head.map_or(0, |h| h.seq + 1),
+                records,
+                checkpoint: checkpoint.clone(),
             },
             generated_at: state.now(),
             program_version: env!("CARGO_PKG_VERSION"),
+            prove: checkpoint
+                .as_ref()
+                .map(|_| &prove as &dyn Fn(u64) -> Option<_>),
             sample,
         };
         let mut failure = None;

@@ -237,7 +237,7 @@ pub async fn sanction_proof(
         let checkpoint = covering(&state, needed)?;
         let proofs = seqs
             .iter()
-            .map(|seq| state.ledger.entry_proof(*seq, &checkpoint))
+            .map(|seq| state.ledger.entry_proof(*seq, checkpoint.size))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ledger::proof::RecordsBundle {
             sanction_id: id,

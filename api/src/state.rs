@@ -410,6 +410,8 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// The latest checkpoint the ledger signed.
     pub checkpoint: RwLock<Option<Arc<ledger::transparency::KeptCheckpoint>>>,
+    /// The projection of a signed checkpoint's records, last asked for (`as_of_size`).
+    pub at_size: std::sync::Mutex<Option<(u64, Arc<Projection>)>>,
 }
 
 /// The state of the router: cheap to clone.
@@ -465,6 +467,7 @@ impl AppState {
         };
         Ok(AppState(Arc::new(Shared {
             checkpoint: RwLock::new(checkpoint),
+            at_size: std::sync::Mutex::new(None),
             cases: CaseCache::new(config.limits.case_cache_bytes),
             ledger,
             writer,
@@ -522,6 +525,31 @@ impl Shared {
             *latest = Some(kept.clone());
         }
         Ok(Some(kept))
+    }
+
+    /// The projection of the first `size` records, which a checkpoint the ledger signed must
+    /// cover exactly (folded from the log and checked against the signed root; blocking). The
+    /// last one asked for is kept.
+    pub fn projection_at_size(&self, size: u64) -> Result<Arc<Projection>, crate::ApiError> {
+        let mut kept = self.at_size.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, p)) = kept.as_ref().filter(|(s, _)| *s == size) {
+            return Ok(p.clone());
+        }
+        let signed = self.ledger.checkpoint(size)?.ok_or_else(|| {
+            crate::ApiError::NotFound(format!(
+                "as_of_size={size}: the log has signed no checkpoint of that size (GET /log/checkpoint gives the latest)"
+            ))
+        })?;
+        let checkpoint = ledger::note::Note::parse(&signed.note)
+            .and_then(|n| ledger::note::Checkpoint::parse(&n.text))
+            .map_err(crate::ApiError::internal)?;
+        let loaded = replay::load::project_verified_at(&self.ledger, &checkpoint, &mut |_| {})
+            .map_err(crate::ApiError::internal)?;
+        let mut projection = loaded.projection;
+        projection.index_wordings();
+        let projection = Arc::new(projection);
+        *kept = Some((size, projection.clone()));
+        Ok(projection)
     }
 
     /// Signs a checkpoint if the tree grew past the latest one (and the server has the key).

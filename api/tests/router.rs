@@ -1339,3 +1339,62 @@ async fn raw_body(app: &App, uri: &str, token: Option<&str>) -> Vec<u8> {
         .to_bytes()
         .to_vec()
 }
+
+/// `as_of_size`: lists and the report judged on the records of a signed checkpoint only.
+#[tokio::test]
+async fn queries_as_of_a_signed_size_see_only_its_records() {
+    let app = App::seeded().await;
+    let signed = app.state.sign_checkpoint().unwrap().unwrap();
+    let n = signed.size;
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &lawful_case("dk-101:c-0007", "s-3"),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let total = |v: Value| v["total"].as_u64().unwrap();
+    let now = total(app.get("/v1/sanctions", ADMIN).await.json());
+    let then = total(
+        app.get(&format!("/v1/sanctions?as_of_size={n}"), ADMIN)
+            .await
+            .json(),
+    );
+    assert_eq!((now, then), (3, 2));
+    // A caseworker's list at that size is still cut to its municipality.
+    let own = app
+        .get(&format!("/v1/sanctions?as_of_size={n}"), CASEWORKER)
+        .await
+        .json();
+    assert_eq!(total(own), 1);
+    let findings = app
+        .get(&format!("/v1/findings?as_of_size={n}"), ADMIN)
+        .await;
+    assert_eq!(findings.status, StatusCode::OK);
+    let report = app
+        .get(&format!("/v1/reports/2017?as_of_size={n}"), REVISOR)
+        .await
+        .json();
+    assert_eq!(report["source"]["records"], n);
+    assert_eq!(report["source"]["checkpoint"], signed.note.as_str());
+    assert_eq!(
+        app.get("/v1/sanctions?as_of_size=5", ADMIN).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for (id, token, status) in [
+        ("s-1", CASEWORKER, StatusCode::OK),
+        ("s-2", CASEWORKER, StatusCode::NOT_FOUND),
+        ("s-3", ADMIN, StatusCode::NOT_FOUND),
+    ] {
+        let uri = format!("/v1/sanctions/{id}?as_of_size={n}");
+        assert_eq!(app.get(&uri, token).await.status, status, "{uri}");
+    }
+    assert_eq!(
+        app.get("/v1/sanctions/s-3", ADMIN).await.status,
+        StatusCode::OK
+    );
+}

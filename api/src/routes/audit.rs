@@ -22,6 +22,21 @@ pub fn router() -> Router<AppState> {
         .route("/v1/ledger/verify", get(verify))
 }
 
+/// The chain head after the first `size` records.
+fn head_at(state: &AppState, size: u64) -> Result<Option<ledger::Head>, ApiError> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    let record = state
+        .ledger
+        .get(last)?
+        .ok_or_else(|| ApiError::NotFound(format!("the ledger has no record {last}")))?;
+    Ok(Some(ledger::Head {
+        seq: last,
+        hash: record.hash,
+    }))
+}
+
 fn head_json(head: Option<ledger::Head>) -> Value {
     match head {
         Some(h) => json!({"seq": h.seq, "hash": h.hash_hex(), "records": h.seq + 1}),
@@ -39,6 +54,8 @@ pub struct ReportQuery {
     pub seed: Option<String>,
     /// Sample among the cases with findings of this rule (`dk.sanction`: unlawful sanctions).
     pub rule: Option<String>,
+    /// Report on only the first N records: those of the signed checkpoint of size N.
+    pub as_of_size: Option<u64>,
 }
 
 /// `GET /v1/reports/{year}`
@@ -76,7 +93,14 @@ pub async fn report(
             ))
         }
     };
-    let (projection, head) = state.snapshot();
+    let at_size = q.as_of_size;
+    let (live, live_head) = match at_size {
+        Some(_) => (None, None),
+        None => {
+            let (p, h) = state.snapshot();
+            (Some(p), h)
+        }
+    };
     let state2 = state.clone();
     let bytes = blocking(move || {
         let state = state2;
@@ -84,6 +108,11 @@ pub async fn report(
             params: state.params(),
             as_of,
             now: state.now(),
+        };
+        let (projection, head) = match (live, at_size) {
+            (Some(p), _) => (std::sync::Arc::new(p), live_head),
+            (None, Some(n)) => (state.projection_at_size(n)?, head_at(&state, n)?),
+            (None, None) => return Err(ApiError::internal("no projection")),
         };
         let records = head.map_or(0, |h| h.seq + 1);
         // The report names a signed checkpoint of exactly its records, signed now if need be.

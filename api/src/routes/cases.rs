@@ -80,33 +80,54 @@ fn page<T>(max: usize, p: &Page, items: &[T], to_json: impl Fn(&T) -> Value) -> 
 async fn list<T: 'static>(
     state: &AppState,
     principal: &Principal,
-    (stream, as_of_text, page_of): (Option<String>, Option<&str>, Page),
+    (stream, as_of_text, as_of_size, page_of): (Option<String>, Option<&str>, Option<u64>, Page),
     items: impl FnOnce(&Evaluation<'_>, &Projection, Option<&str>) -> Vec<T> + Send + 'static,
     to_json: fn(&projections::time::Calendar, &T) -> Value,
 ) -> Result<Json<Value>, ApiError> {
     read_scope(principal, stream.as_deref())?;
     let as_of = as_of(as_of_text)?;
     let one = stream.clone();
-    let value = on_projection(state, principal, one.as_deref(), move |state, proj| {
-        let eval = evaluation(state, as_of);
-        let cal = &state.params().calendar;
-        let all = items(&eval, proj, stream.as_deref());
-        Ok(page(state.config.limits.max_page, &page_of, &all, |t| {
-            to_json(cal, t)
-        }))
-    })
+    let value = on_projection(
+        state,
+        principal,
+        (one.as_deref(), as_of_size),
+        move |state, proj| {
+            let eval = evaluation(state, as_of);
+            let cal = &state.params().calendar;
+            let all = items(&eval, proj, stream.as_deref());
+            Ok(page(state.config.limits.max_page, &page_of, &all, |t| {
+                to_json(cal, t)
+            }))
+        },
+    )
     .await?;
     Ok(Json(value))
 }
 
 /// The projection a list works on: the live one for one stream (short), else a snapshot (so a
-/// long evaluation does not hold up appends), cut down to a caseworker's municipality.
+/// long evaluation does not hold up appends), cut down to a caseworker's municipality; with
+/// `as_of_size`, the projection of the records a signed checkpoint of that size covers.
 async fn on_projection<T: Send + 'static>(
     state: &AppState,
     principal: &Principal,
-    stream: Option<&str>,
+    (stream, as_of_size): (Option<&str>, Option<u64>),
     work: impl FnOnce(&AppState, &Projection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    if let Some(size) = as_of_size {
+        let state = state.clone();
+        let prefix = match principal.role {
+            Role::Caseworker => principal.prefix.clone(),
+            _ => None,
+        };
+        return blocking(move || {
+            let mut projection = (*state.projection_at_size(size)?).clone();
+            if let Some(prefix) = prefix {
+                projection.retain(|id| id.starts_with(prefix.as_str()));
+            }
+            work(&state, &projection)
+        })
+        .await;
+    }
     if stream.is_some() {
         let view = state.read();
         return work(state, &view.projection);
@@ -239,6 +260,8 @@ pub struct SanctionsQuery {
     pub verdict: Option<String>,
     /// Judge with only what was recorded at or before this time (RFC 3339).
     pub as_of: Option<String>,
+    /// Judge with only the first N records: those of the signed checkpoint of size N.
+    pub as_of_size: Option<u64>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
 }
@@ -270,7 +293,7 @@ pub async fn sanctions(
     list(
         &state,
         &principal,
-        (q.stream, q.as_of.as_deref(), page_of),
+        (q.stream, q.as_of.as_deref(), q.as_of_size, page_of),
         move |eval, proj, stream| {
             let mut all = eval.sanctions(proj, Scope { year, stream });
             all.retain(|s| lawful.is_none_or(|l| s.lawful == l));
@@ -281,9 +304,17 @@ pub async fn sanctions(
     .await
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SanctionQuery {
+    /// Judge with only what was recorded at or before this time (RFC 3339).
+    pub as_of: Option<String>,
+    /// Judge with only the first N records: those of the signed checkpoint of size N.
+    pub as_of_size: Option<u64>,
+}
+
 /// `GET /v1/sanctions/{id}`
 #[utoipa::path(get, path = "/v1/sanctions/{id}", tag = "sanctions",
-    params(("id" = String, Path, description = "The sanction id"), AsOf),
+    params(("id" = String, Path, description = "The sanction id"), SanctionQuery),
     responses((status = 200, description = "The verdict with its explanation: every condition, the events it rests on, the law", body = Object),
         (status = 404, description = "No such sanction (or not one this token may see)", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -291,10 +322,14 @@ pub async fn sanction(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(q): Query<AsOf>,
+    Query(q): Query<SanctionQuery>,
 ) -> Result<Response, ApiError> {
     principal.require(Access::ReadCases)?;
-    let eval = evaluation(&state, as_of(q.as_of.as_deref())?);
+    let as_of = as_of(q.as_of.as_deref())?;
+    if let Some(size) = q.as_of_size {
+        return sanction_at_size(state, principal, id, as_of, size).await;
+    }
+    let eval = evaluation(&state, as_of);
     let view = state.read();
     let missing =
         || ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"));
@@ -326,6 +361,33 @@ pub async fn sanction(
 }
 
 /// A JSON answer already serialised.
+/// A sanction's explanation judged on the records of the signed checkpoint of `size`.
+async fn sanction_at_size(
+    state: AppState,
+    principal: Principal,
+    id: String,
+    as_of: Option<i64>,
+    size: u64,
+) -> Result<Response, ApiError> {
+    blocking(move || {
+        let projection = state.projection_at_size(size)?;
+        let eval = evaluation(&state, as_of);
+        let missing =
+            || ApiError::NotFound(format!("no sanction {id:?} in the first {size} records"));
+        let verdict = eval.sanction(&projection, &id).ok_or_else(missing)?;
+        // Another municipality's sanction is not said to exist.
+        if !principal.may_touch(&verdict.stream) {
+            return Err(missing());
+        }
+        let cal = &state.params().calendar;
+        let described = replay::output::Described::of(cal, &projection, &verdict);
+        let body =
+            serde_json::to_vec(&described.explain(cal, &verdict)).map_err(ApiError::internal)?;
+        Ok(json_response(body))
+    })
+    .await
+}
+
 fn json_response(body: impl Into<axum::body::Body>) -> Response {
     (
         [(
@@ -481,6 +543,8 @@ pub struct FindingsQuery {
     pub stream: Option<String>,
     /// Judge with only what was recorded at or before this time (RFC 3339).
     pub as_of: Option<String>,
+    /// Judge with only the first N records: those of the signed checkpoint of size N.
+    pub as_of_size: Option<u64>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
 }
@@ -507,7 +571,7 @@ pub async fn findings(
     list(
         &state,
         &principal,
-        (q.stream, q.as_of.as_deref(), page_of),
+        (q.stream, q.as_of.as_deref(), q.as_of_size, page_of),
         move |eval, proj, stream| {
             let mut all = eval.findings(proj, Scope { year, stream });
             all.retain(|f| rule.as_deref().is_none_or(|r| r == f.rule));
@@ -544,7 +608,7 @@ pub async fn deadlines(
         },
         None => state.now(),
     };
-    on_projection(&state, &principal, None, move |state, proj| {
+    on_projection(&state, &principal, (None, None), move |state, proj| {
         let eval = Evaluation {
             params: state.params(),
             as_of: None,

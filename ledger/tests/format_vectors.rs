@@ -1,0 +1,131 @@
+//! The Merkle tree, checkpoint and proof test vectors of docs/FORMAT.md §5–§8 hold.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ledger::merkle::{self, Frontier, HashSource, TreeHash};
+use ledger::note::{Checkpoint, Note, NoteSigner, NoteVerifier};
+use std::collections::HashMap;
+
+struct Mem(HashMap<u64, TreeHash>);
+impl HashSource for Mem {
+    type Error = ();
+    fn hash(&self, level: u8, index: u64) -> Result<TreeHash, ()> {
+        self.0
+            .get(&merkle::stored_key(level, index))
+            .copied()
+            .ok_or(())
+    }
+}
+
+/// The RFC 6962 test leaves.
+const LEAVES: [&str; 8] = [
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
+];
+
+fn tree() -> (Frontier, Mem) {
+    let mut f = Frontier::new();
+    let mut m = HashMap::new();
+    for l in LEAVES {
+        f.push(merkle::leaf_hash(&hex::decode(l).unwrap()), &mut |k, h| {
+            m.insert(k, h);
+        });
+    }
+    (f, Mem(m))
+}
+
+fn key(seed: u8, name: &str, alg: u8) -> NoteSigner {
+    let b64 = base64_of(&[&[alg][..], &[seed; 32][..]].concat());
+    let text = format!("PRIVATE+KEY+{name}+00000000+{b64}");
+    // The key hash in the text is checked on parse: it is computed here from the public key.
+    let verifier_id = {
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        ledger::note::key_id(name, alg, sk.verifying_key().as_bytes())
+    };
+    NoteSigner::parse(&text.replace("00000000", &format!("{verifier_id:08x}"))).unwrap()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const NOTE: &str = "example.dk/garanti\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n\n\u{2014} example.dk/garanti Wkh5sEtAJ2iEHSA7HnkJwfjyMNTcFjgtEB43my+eBA8EroijSQCvyuSngQTE2wX7zAE4gy6mj6lWmdRsLRvmMtVp3Qk=\n";
+
+#[test]
+fn the_documented_tree_vectors_hold() {
+    // §5: the leaf hash of the record of §4.
+    let record = hex::decode("000d646b2d3130313a632d3030303101aab4aed8c7bfce972f03636c690d6f666665725f737461727465648080cbeac3c7b9aa29a0380180e085ef82cbb9aa29a0380563772d3137127b226f666665725f6964223a226f2d31227d").unwrap();
+    assert_eq!(
+        hex::encode(merkle::leaf_hash(&record)),
+        "8711fb97050f45fc29a75c55201444406258a36dd17929ee490a93a7ff310a4e"
+    );
+    let (f, mem) = tree();
+    assert_eq!(
+        hex::encode(f.root()),
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+    );
+    let b64 = |v: Vec<TreeHash>| v.iter().map(merkle::to_base64).collect::<Vec<_>>();
+    assert_eq!(
+        b64(merkle::inclusion_proof(5, 8, &mem).unwrap()),
+        [
+            "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms=",
+            "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=",
+            "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="
+        ]
+    );
+    assert_eq!(
+        b64(merkle::consistency_proof(3, 8, &mem).unwrap()),
+        [
+            "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=",
+            "B1Bqhf2d0vEg62lPhgEeW7RmLlxBWmKRcDPUqWJEh+c=",
+            "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=",
+            "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="
+        ]
+    );
+    let root3 = merkle::from_base64("rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=").unwrap();
+    let proof: Vec<TreeHash> = merkle::consistency_proof(3, 8, &mem).unwrap();
+    merkle::verify_consistency(3, 8, &root3, &f.root(), &proof).unwrap();
+}
+
+#[test]
+fn the_documented_key_checkpoint_and_cosignature_vectors_hold() {
+    // §6: keys from the seeds 32 × 0x07 (the log) and 32 × 0x03 (a witness).
+    let log = key(7, "example.dk/garanti", 1);
+    assert_eq!(
+        log.private_text(),
+        "PRIVATE+KEY+example.dk/garanti+5a4879b0+AQcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH\n"
+    );
+    assert_eq!(
+        log.verifier_key(),
+        "example.dk/garanti+5a4879b0+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs"
+    );
+    let (f, _) = tree();
+    let cp = Checkpoint {
+        origin: "example.dk/garanti".into(),
+        size: 8,
+        root: f.root(),
+    };
+    // Ed25519 signatures are deterministic: the same key and text give the same note.
+    assert_eq!(log.sign(&cp.text()).unwrap(), NOTE);
+    let verifier = NoteVerifier::parse(&log.verifier_key()).unwrap();
+    assert_eq!(Checkpoint::open(NOTE, &verifier).unwrap().0, cp);
+    let w = key(3, "witness.example", 4);
+    assert_eq!(
+        w.verifier_key(),
+        "witness.example+ade2488a+BO1JKMYo0cLG6ukDOJBZlWEpWSc6XGP5NjbBRhSshzfR"
+    );
+    let line = w.cosign_line(&cp.text(), 1_700_000_000);
+    assert_eq!(
+        line,
+        "\u{2014} witness.example reJIigAAAABlU/EADa6Huyq8CwFO7qki/RsPd20oy9gB7e4GU0ii2v4DWNVeuQDfrfNoG8vx+K3aW0XL2X35Ubqb4j4jstm+xAAGBQ==\n"
+    );
+    let cosigned = format!("{NOTE}{line}");
+    let note = Note::open(&cosigned, &NoteVerifier::parse(&w.verifier_key()).unwrap()).unwrap();
+    assert_eq!(note.signatures[1].timestamp(), Some(1_700_000_000));
+}

@@ -77,6 +77,20 @@ fn the_log_key_is_private_never_overwritten_and_printed_in_signed_note_form() {
     );
     let imported = garanti(data.path(), &["import", s(&history())]);
     assert_eq!(imported.code, 0, "{}", imported.stderr);
+
+    // A key made for a ledger that already holds records: the first checkpoint covers them.
+    let older = tempfile::tempdir().unwrap();
+    assert_eq!(garanti(older.path(), &["import", s(&history())]).code, 0);
+    assert_eq!(
+        garanti(
+            older.path(),
+            &["log-key", "new", "--origin", "old.example/g"]
+        )
+        .code,
+        0
+    );
+    let cp = garanti(older.path(), &["checkpoint"]);
+    assert_eq!(cp.stdout.lines().nth(1), Some("3112"), "{}", cp.stderr);
 }
 
 #[test]

@@ -255,4 +255,16 @@ fn deleted_duplicated_swapped_and_cut_off_export_lines_are_found() {
     // The export_end line dropped alone.
     let f = check(&lines[..lines.len() - 1]).unwrap_err();
     assert_eq!(f.seq, N);
+
+    // The first records cut off, the rest (anchored on its own first prev_hash) and the
+    // export_end line kept, its count mended: export_end names the first seq and prev_hash, so
+    // the cut is found.
+    let mut front_cut: Vec<String> = lines[3..].to_vec();
+    let end = front_cut.pop().unwrap();
+    front_cut.push(end.replace(
+        &format!("\"records\":{N}"),
+        &format!("\"records\":{}", N - 3),
+    ));
+    let f = check(&front_cut).unwrap_err();
+    assert!(f.to_string().contains("first record"), "{f}");
 }

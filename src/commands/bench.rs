@@ -129,6 +129,8 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
     let fold_rate = rate(n, t.elapsed().as_secs_f64());
     std::hint::black_box(fold.len());
 
+    let log = transparency_timings(&ledger, n, seed)?;
+
     let pct = |a: f64, b: f64| format!("{:.0}% of", 100.0 * a / b);
     rows.push((
         format!("import (JSON Lines, checked, hashed, durable per {batch})"),
@@ -175,7 +177,85 @@ pub fn run(ctx: &Context, events: usize, batch: usize, seed: u64) -> Result<u8> 
         "{}",
         crate::output::table(&["measure", "events/s", "ratio"], &table_rows)
     );
+    let log_rows: Vec<Vec<String>> = log
+        .iter()
+        .map(|(what, micros)| vec![what.clone(), format!("{micros:.1}")])
+        .collect();
+    out!(
+        "{}",
+        crate::output::table(
+            &["transparency log, tree of all records", "µs each"],
+            &log_rows
+        )
+    );
     Ok(EXIT_OK)
+}
+
+/// Times of the transparency log on the benchmark's ledger: inclusion proofs of records picked
+/// at random (from the stored hashes, as `prove` and the API make them), a consistency proof, and
+/// a checkpoint signed (root and Ed25519) and kept (a durable write).
+fn transparency_timings(ledger: &Ledger, n: u64, seed: u64) -> Result<Vec<(String, f64)>> {
+    const PROOFS: u64 = 2000;
+    let mut rows = Vec::new();
+    if n == 0 {
+        return Ok(rows);
+    }
+    // A fixed sequence of pseudo-random seqs (splitmix64), the same for every run with this seed.
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    };
+    let t = Instant::now();
+    for _ in 0..PROOFS {
+        std::hint::black_box(ledger.inclusion_proof(next(), n)?);
+    }
+    rows.push((
+        "inclusion proof of a random record".into(),
+        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
+    ));
+    let t = Instant::now();
+    for _ in 0..PROOFS {
+        std::hint::black_box(ledger.entry_proof(next(), n)?);
+    }
+    rows.push((
+        "the same with the record read (a `prove SEQ` bundle's body)".into(),
+        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
+    ));
+    let t = Instant::now();
+    for _ in 0..PROOFS {
+        std::hint::black_box(ledger.consistency_proof(1 + next() % n.max(1), n)?);
+    }
+    rows.push((
+        "consistency proof from a random size".into(),
+        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
+    ));
+    let signer = ledger::note::NoteSigner::generate("bench.example/garanti", 1)?;
+    let t = Instant::now();
+    for _ in 0..PROOFS {
+        let tree = ledger.tree();
+        let text = ledger::note::Checkpoint {
+            origin: signer.name().to_owned(),
+            size: tree.size(),
+            root: tree.root(),
+        }
+        .text();
+        std::hint::black_box(signer.sign(&text)?);
+    }
+    rows.push((
+        "checkpoint signed (root from the frontier, Ed25519)".into(),
+        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
+    ));
+    let t = Instant::now();
+    ledger.sign_checkpoint(&signer, ledger::Timestamp::now())?;
+    rows.push((
+        "checkpoint signed and kept (one durable write)".into(),
+        t.elapsed().as_secs_f64() * 1e6,
+    ));
+    Ok(rows)
 }
 
 /// Peak resident memory of this process so far (VmHWM), in bytes, where the system tells it.

@@ -263,14 +263,7 @@ async fn a_served_log_is_checkpointed_and_witnessed_and_a_split_view_is_refused(
     // Within a second or two a checkpoint covers every acknowledged append.
     let mut size = 0;
     for _ in 0..50 {
-        let cp = client
-            .get(format!("{}/log/checkpoint", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let cp = checkpoint_of(&client, &server).await;
         size = cp.lines().nth(1).unwrap().parse::<u64>().unwrap();
         if size > last {
             break;
@@ -293,14 +286,7 @@ async fn a_served_log_is_checkpointed_and_witnessed_and_a_split_view_is_refused(
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let server = start(&data, &tokens);
-    let cp = client
-        .get(format!("{}/log/checkpoint", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cp = checkpoint_of(&client, &server).await;
     assert_eq!(
         cp.lines().nth(1).unwrap().parse::<u64>().unwrap(),
         last + 1,
@@ -359,6 +345,13 @@ async fn a_served_log_is_checkpointed_and_witnessed_and_a_split_view_is_refused(
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
         .collect::<Vec<_>>();
     assert_eq!(state_before, state_after);
+}
+
+async fn checkpoint_of(client: &reqwest::Client, server: &Server) -> String {
+    let url = format!("{}/log/checkpoint", server.url);
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
 }
 
 /// A ledger of `n` guidance events in `dir/data`.

@@ -204,6 +204,19 @@ fn a_sanction_bundle_proves_its_decision_and_every_evidence_event() {
     go_check(&vkey, &file);
 }
 
+fn verify_export_at(data: &Path, export: &Path, cp: &Path, vkey: &str) -> Run {
+    let args = [
+        "verify",
+        "--export",
+        s(export),
+        "--checkpoint",
+        s(cp),
+        "--key",
+        vkey,
+    ];
+    garanti(data, &args)
+}
+
 /// A second ledger holding the shipped history with one event changed (all hashes recomputed,
 /// so its own chain verifies), or only its first `keep` events.
 fn other_history(dir: &Path, change: bool, keep: usize) -> PathBuf {
@@ -257,33 +270,11 @@ fn verify_since_a_checkpoint_finds_a_rewritten_history_a_cut_and_accepts_growth(
     // An export of the rewritten history fails against the checkpoint; the true one passes.
     let export = work.path().join("rewritten.jsonl");
     garanti(&rewritten, &["export", "--out", s(&export)]);
-    let run = garanti(
-        data.path(),
-        &[
-            "verify",
-            "--export",
-            s(&export),
-            "--checkpoint",
-            s(&cp),
-            "--key",
-            &vkey,
-        ],
-    );
+    let run = verify_export_at(data.path(), &export, &cp, &vkey);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let export = work.path().join("true.jsonl");
     garanti(data.path(), &["export", "--out", s(&export)]);
-    let run = garanti(
-        data.path(),
-        &[
-            "verify",
-            "--export",
-            s(&export),
-            "--checkpoint",
-            s(&cp),
-            "--key",
-            &vkey,
-        ],
-    );
+    let run = verify_export_at(data.path(), &export, &cp, &vkey);
     assert_eq!(run.code, 0, "{}", run.stdout);
     // A checkpoint signed by another key is refused before anything is walked.
     let other = tempfile::tempdir().unwrap();

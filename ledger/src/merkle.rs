@@ -180,6 +180,39 @@ impl Frontier {
     }
 }
 
+/// A tree with its stored hashes in memory: a [`HashSource`] without a store (for tests, and for
+/// tools that build a tree of their own).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTree {
+    frontier: Frontier,
+    hashes: std::collections::HashMap<u64, TreeHash>,
+}
+
+impl MemoryTree {
+    /// Appends a leaf hash.
+    pub fn push(&mut self, leaf: TreeHash) {
+        let hashes = &mut self.hashes;
+        self.frontier.push(leaf, &mut |k, h| {
+            hashes.insert(k, h);
+        });
+    }
+
+    /// The tree's right edge (its size and root).
+    pub fn frontier(&self) -> &Frontier {
+        &self.frontier
+    }
+}
+
+impl HashSource for MemoryTree {
+    type Error = String;
+    fn hash(&self, level: u8, index: u64) -> Result<TreeHash, String> {
+        self.hashes
+            .get(&stored_key(level, index))
+            .copied()
+            .ok_or_else(|| format!("no hash at level {level} index {index}"))
+    }
+}
+
 /// The largest power of two smaller than `n` (n ≥ 2).
 fn split_point(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())
@@ -618,31 +651,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use proptest::prelude::*;
-    use std::collections::HashMap;
 
-    /// Every stored hash of a tree, in memory, as the ledger's store keeps them.
-    struct Memory(HashMap<u64, TreeHash>);
-
-    impl HashSource for Memory {
-        type Error = String;
-        fn hash(&self, level: u8, index: u64) -> Result<TreeHash, String> {
-            self.0
-                .get(&stored_key(level, index))
-                .copied()
-                .ok_or_else(|| format!("no hash at level {level} index {index}"))
-        }
-    }
-
-    fn build(n: u64) -> (Frontier, Memory, Vec<TreeHash>) {
-        let mut f = Frontier::new();
-        let mut m = HashMap::new();
+    fn build(n: u64) -> (Frontier, MemoryTree, Vec<TreeHash>) {
+        let mut tree = MemoryTree::default();
         let leaves: Vec<TreeHash> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         for l in &leaves {
-            f.push(*l, &mut |k, h| {
-                m.insert(k, h);
-            });
+            tree.push(*l);
         }
-        (f, Memory(m), leaves)
+        (tree.frontier().clone(), tree, leaves)
     }
 
     /// MTH straight from RFC 9162 §2.1.1, over leaf hashes.
@@ -769,11 +785,11 @@ mod tests {
             let TileKind::Hashes(l) = t.kind else {
                 return Err("entries".into());
             };
-            let keys = tile_keys(l, t.index, t.width);
-            keys.map(|k| mem.0.get(&k).copied().ok_or("missing"))
+            let first = t.index * TILE_WIDTH;
+            (first..first + t.width)
+                .map(|i| mem.hash(l * TILE_HEIGHT, i))
                 .collect::<Result<Vec<_>, _>>()
                 .map(|h| h.concat())
-                .map_err(str::to_owned)
         };
         let tiles = Tiles::new(n, fetch);
         assert_eq!(root(n, &tiles).unwrap(), f.root());

@@ -81,41 +81,26 @@ pub fn decide(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::merkle::{leaf_hash, Frontier};
 
-    fn tree(n: u64, salt: u8) -> (Checkpoint, std::collections::HashMap<u64, TreeHash>) {
-        let mut f = Frontier::new();
-        let mut m = std::collections::HashMap::new();
+    fn tree(n: u64, salt: u8) -> (Checkpoint, merkle::MemoryTree) {
+        let mut t = merkle::MemoryTree::default();
         for i in 0..n {
             let data = [i.to_be_bytes().as_slice(), &[if i == 5 { salt } else { 0 }]].concat();
-            f.push(leaf_hash(&data), &mut |k, h| {
-                m.insert(k, h);
-            });
+            t.push(merkle::leaf_hash(&data));
         }
         let cp = Checkpoint {
             origin: "log".into(),
             size: n,
-            root: f.root(),
+            root: t.frontier().root(),
         };
-        (cp, m)
-    }
-
-    struct Mem(std::collections::HashMap<u64, TreeHash>);
-    impl merkle::HashSource for Mem {
-        type Error = ();
-        fn hash(&self, level: u8, index: u64) -> Result<TreeHash, ()> {
-            self.0
-                .get(&merkle::stored_key(level, index))
-                .copied()
-                .ok_or(())
-        }
+        (cp, t)
     }
 
     #[test]
     fn first_same_grown_rollback_and_forks() {
         let (old, _) = tree(10, 0);
         let (new, hashes) = tree(20, 0);
-        let proof = merkle::consistency_proof(10, 20, &Mem(hashes)).unwrap();
+        let proof = merkle::consistency_proof(10, 20, &hashes).unwrap();
         assert_eq!(decide(None, &new, None), Ok(Cosign::FirstSeen));
         assert_eq!(decide(Some(&old), &old, None), Ok(Cosign::Same));
         assert_eq!(decide(Some(&old), &new, Some(&proof)), Ok(Cosign::Grown));
@@ -135,7 +120,7 @@ mod tests {
         ));
         // A grown tree whose history differs: its own proof does not lead to the old root.
         let (forked_new, forked_hashes) = tree(20, 1);
-        let proof = merkle::consistency_proof(10, 20, &Mem(forked_hashes)).unwrap();
+        let proof = merkle::consistency_proof(10, 20, &forked_hashes).unwrap();
         let refused = decide(Some(&old), &forked_new, Some(&proof)).unwrap_err();
         assert!(matches!(refused, Refusal::Fork(_)) && refused.is_evidence());
     }

@@ -1,20 +1,8 @@
 //! The Merkle tree, checkpoint and proof test vectors of docs/FORMAT.md §5–§8 hold.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ledger::merkle::{self, Frontier, HashSource, TreeHash};
+use ledger::merkle::{self, Frontier, MemoryTree, TreeHash};
 use ledger::note::{Checkpoint, Note, NoteSigner, NoteVerifier};
-use std::collections::HashMap;
-
-struct Mem(HashMap<u64, TreeHash>);
-impl HashSource for Mem {
-    type Error = ();
-    fn hash(&self, level: u8, index: u64) -> Result<TreeHash, ()> {
-        self.0
-            .get(&merkle::stored_key(level, index))
-            .copied()
-            .ok_or(())
-    }
-}
 
 /// The RFC 6962 test leaves.
 const LEAVES: [&str; 8] = [
@@ -28,15 +16,12 @@ const LEAVES: [&str; 8] = [
     "606162636465666768696a6b6c6d6e6f",
 ];
 
-fn tree() -> (Frontier, Mem) {
-    let mut f = Frontier::new();
-    let mut m = HashMap::new();
+fn tree() -> (Frontier, MemoryTree) {
+    let mut t = MemoryTree::default();
     for l in LEAVES {
-        f.push(merkle::leaf_hash(&hex::decode(l).unwrap()), &mut |k, h| {
-            m.insert(k, h);
-        });
+        t.push(merkle::leaf_hash(&hex::decode(l).unwrap()));
     }
-    (f, Mem(m))
+    (t.frontier().clone(), t)
 }
 
 fn key(seed: u8, name: &str, alg: u8) -> NoteSigner {

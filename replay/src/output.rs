@@ -56,6 +56,19 @@ impl<'a> SanctionJson<'a> {
 }
 
 /// The JSON object of one sanction verdict.
+/// The seqs a sanction's verdict rests on: its decision and every evidence event, in order, once
+/// each (what a proof bundle of the sanction proves).
+pub fn proved_seqs(s: &SanctionVerdict) -> Vec<u64> {
+    let mut seqs: Vec<u64> = s
+        .seq
+        .into_iter()
+        .chain(s.evidence.iter().copied())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    seqs
+}
+
 pub fn sanction_json(cal: &Calendar, s: &SanctionVerdict) -> Value {
     serde_json::to_value(SanctionJson::of(cal, s)).unwrap_or(Value::Null)
 }

@@ -266,9 +266,7 @@ fn sample_proofs<'s>(
     prove: &dyn Fn(u64) -> Option<ledger::proof::EntryProof>,
     sanctions: impl Iterator<Item = &'s projections::SanctionVerdict>,
 ) -> Vec<Value> {
-    let mut seqs: Vec<u64> = sanctions
-        .flat_map(|s| s.seq.into_iter().chain(s.evidence.iter().copied()))
-        .collect();
+    let mut seqs: Vec<u64> = sanctions.flat_map(crate::output::proved_seqs).collect();
     seqs.sort_unstable();
     seqs.dedup();
     seqs.into_iter()

@@ -41,17 +41,22 @@ pub fn key_new(ctx: &Context, origin: &str, key: Option<&Path>) -> Result<u8> {
     // The data directory is made if there is none: a log's key belongs to its ledger.
     drop(ctx.open_as(Access::Create)?);
     let path = key_path(ctx, key);
+    new_key_file(&path, origin, ALG_ED25519, "the log's")
+}
+
+/// Makes a key, writes it (mode 0600, never over a file) and prints its verifier key.
+pub fn new_key_file(path: &Path, name: &str, alg: u8, whose: &str) -> Result<u8> {
     if path.exists() {
         bail!(
-            "{} exists already; a key is never overwritten (`garanti log-key show` prints its verifier key)",
+            "{} exists already; a key is never overwritten (`garanti log-key show` prints a log key's verifier key)",
             path.display()
         );
     }
-    let signer = NoteSigner::generate(origin, ALG_ED25519)?;
-    write_key_file(&path, &signer.private_text())
+    let signer = NoteSigner::generate(name, alg)?;
+    write_key_file(path, &signer.private_text())
         .with_context(|| format!("cannot write the key file {}", path.display()))?;
     eprintln!(
-        "wrote the log's signing key to {} (mode 0600; keep it secret and backed up)",
+        "wrote {whose} signing key to {} (mode 0600; keep it secret and backed up)",
         path.display()
     );
     outln!("{}", signer.verifier_key());
@@ -199,13 +204,7 @@ fn sanction_bundle(
     let Some(s) = eval.sanction(&loaded.projection, id) else {
         bail!("no sanction {id:?} in the first {} records of the ledger; `garanti sanctions` lists them", checkpoint.size);
     };
-    let mut seqs: Vec<u64> = s
-        .seq
-        .into_iter()
-        .chain(s.evidence.iter().copied())
-        .collect();
-    seqs.sort_unstable();
-    seqs.dedup();
+    let seqs = replay::output::proved_seqs(&s);
     let proofs = seqs
         .into_iter()
         .map(|seq| ledger.entry_proof(seq, checkpoint.size))

@@ -12,21 +12,7 @@ use std::path::Path;
 
 /// `garanti witness-key new`.
 pub fn key_new(name: &str, path: &Path) -> Result<u8> {
-    if path.exists() {
-        bail!(
-            "{} exists already; a key is never overwritten",
-            path.display()
-        );
-    }
-    let signer = NoteSigner::generate(name, ALG_COSIGNATURE_V1)?;
-    ledger::transparency::write_key_file(path, &signer.private_text())
-        .with_context(|| format!("cannot write the key file {}", path.display()))?;
-    eprintln!(
-        "wrote the witness's signing key to {} (mode 0600; keep it secret)",
-        path.display()
-    );
-    outln!("{}", signer.verifier_key());
-    Ok(EXIT_OK)
+    super::log::new_key_file(path, name, ALG_COSIGNATURE_V1, "the witness's")
 }
 
 /// Where `garanti witness` gets the checkpoint and the proof.

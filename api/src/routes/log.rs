@@ -220,13 +220,7 @@ pub async fn sanction_proof(
         let s = eval
             .sanction_in(&view.projection, Some(stream), &id)
             .ok_or_else(missing)?;
-        let mut seqs: Vec<u64> = s
-            .seq
-            .into_iter()
-            .chain(s.evidence.iter().copied())
-            .collect();
-        seqs.sort_unstable();
-        seqs.dedup();
+        let seqs = replay::output::proved_seqs(&s);
         (
             replay::output::sanction_json(&state.params().calendar, &s),
             seqs,

@@ -925,10 +925,17 @@ impl Ledger {
         let stored_head = storage.head()?;
         let end = stored_head.map_or(0, |h| h.seq + 1);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        let per = (end / threads).max(65_536).next_power_of_two();
-        let mut bounds: Vec<(u64, u64)> = (0..threads)
+        // A power of two at most the fair share: up to twice as many segments as cores, none
+        // more than twice another's size but the last.
+        let fair = (end / threads).max(65_536);
+        let per = if fair.is_power_of_two() {
+            fair
+        } else {
+            fair.next_power_of_two() / 2
+        };
+        let mut bounds: Vec<(u64, u64)> = (0..)
             .map(|i| (i * per, (i + 1) * per))
-            .filter(|(from, _)| *from < end.max(1))
+            .take_while(|(from, _)| *from < end.max(1))
             .collect();
         if let Some(last) = bounds.last_mut() {
             last.1 = u64::MAX;

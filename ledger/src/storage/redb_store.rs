@@ -1,8 +1,8 @@
 //! The redb 4 backend (default): one file, copy-on-write B-trees, durable when a commit returns.
 
 use super::{
-    head_bytes, head_from_bytes, tree_hash_from, Backend, CommitBatch, OpenMode, RawRecord,
-    Storage, StoreError,
+    head_bytes, head_from_bytes, merge_tree_chunk, tree_chunk, tree_chunk_hash, tree_chunk_hashes,
+    tree_chunk_updates, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
 };
 use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
@@ -38,7 +38,7 @@ fn split_stream_key(key: &[u8]) -> Result<(&str, u64), StoreError> {
 }
 const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// The Merkle tree's stored hashes, by `merkle::stored_key`.
+/// The Merkle tree's stored hashes, in chunks of 16 (`storage::tree_chunk`).
 const TREE: TableDefinition<u64, &[u8]> = TableDefinition::new("tree");
 /// Signed checkpoints, by tree size.
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
@@ -294,8 +294,14 @@ impl Storage for RedbStore {
                 keys.insert(key.as_str(), *seq).map_err(backend_err)?;
             }
             let mut tree = txn.open_table(TREE).map_err(backend_err)?;
-            for (key, hash) in &batch.tree {
-                tree.insert(*key, hash.as_slice()).map_err(backend_err)?;
+            for (chunk, mut updates) in tree_chunk_updates(&batch.tree) {
+                let existing = tree
+                    .get(chunk)
+                    .map_err(backend_err)?
+                    .map(|v| v.value().to_vec())
+                    .unwrap_or_default();
+                let value = merge_tree_chunk(chunk, &existing, &mut updates)?;
+                tree.insert(chunk, value.as_slice()).map_err(backend_err)?;
             }
             if let Some(head) = batch.head() {
                 let mut meta = txn.open_table(META).map_err(backend_err)?;
@@ -312,9 +318,12 @@ impl Storage for RedbStore {
             return Ok(vec![None; keys.len()]);
         };
         keys.iter()
-            .map(|k| match table.get(*k).map_err(backend_err)? {
-                Some(v) => Ok(Some(tree_hash_from(*k, v.value())?)),
-                None => Ok(None),
+            .map(|k| {
+                let (chunk, at) = tree_chunk(*k);
+                Ok(table
+                    .get(chunk)
+                    .map_err(backend_err)?
+                    .and_then(|v| tree_chunk_hash(v.value(), at)))
             })
             .collect()
     }
@@ -324,10 +333,14 @@ impl Storage for RedbStore {
         let Some(table) = read_table(&txn, TREE)?.filter(|_| from < to) else {
             return Ok(Vec::new());
         };
+        let (first, _) = tree_chunk(from);
+        let (last, _) = tree_chunk(to - 1);
         let mut out = Vec::new();
-        for entry in table.range(from..to).map_err(backend_err)? {
+        for entry in table.range(first..=last).map_err(backend_err)? {
             let (k, v) = entry.map_err(backend_err)?;
-            out.push((k.value(), tree_hash_from(k.value(), v.value())?));
+            out.extend(
+                tree_chunk_hashes(k.value(), v.value())?.filter(|(k, _)| (from..to).contains(k)),
+            );
         }
         Ok(out)
     }
@@ -342,7 +355,13 @@ impl Storage for RedbStore {
             .map_err(backend_err)?
             .next_back();
         match last {
-            Some(entry) => Ok(entry.map_err(backend_err)?.0.value() + 1),
+            Some(entry) => {
+                let (k, v) = entry.map_err(backend_err)?;
+                let size = tree_chunk_hashes(k.value(), v.value())?
+                    .last()
+                    .map_or(0, |(key, _)| key + 1);
+                Ok(size)
+            }
             None => Ok(0),
         }
     }

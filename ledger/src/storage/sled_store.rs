@@ -7,8 +7,8 @@
 //! "storage is damaged" error.
 
 use super::{
-    head_bytes, head_from_bytes, tree_hash_from, Backend, CommitBatch, OpenMode, RawRecord,
-    Storage, StoreError,
+    head_bytes, head_from_bytes, merge_tree_chunk, tree_chunk, tree_chunk_hash, tree_chunk_hashes,
+    tree_chunk_updates, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
 };
 use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
@@ -22,7 +22,8 @@ const RECORD: u8 = b'r';
 const STREAM: u8 = b's';
 const KEY: u8 = b'k';
 const HEAD_KEY: &[u8] = b"mhead";
-/// The Merkle tree's stored hashes: `t` ‖ stored key (big-endian).
+/// The Merkle tree's stored hashes in chunks of 16 (`storage::tree_chunk`): `t` ‖ chunk key
+/// (big-endian).
 const TREE: u8 = b't';
 /// Signed checkpoints: `c` ‖ size (big-endian).
 const CHECKPOINT: u8 = b'c';
@@ -296,8 +297,11 @@ impl Storage for SledStore {
             k.extend_from_slice(key.as_bytes());
             b.insert(k, seq.to_be_bytes().as_slice());
         }
-        for (key, hash) in &batch.tree {
-            b.insert(prefixed(TREE, *key).as_slice(), hash.as_slice());
+        // The single writer reads the partial chunks it extends before the batch is applied.
+        for (chunk, mut updates) in tree_chunk_updates(&batch.tree) {
+            let existing = guarded(|| self.db.get(prefixed(TREE, chunk)))?;
+            let value = merge_tree_chunk(chunk, existing.as_deref().unwrap_or(&[]), &mut updates)?;
+            b.insert(prefixed(TREE, chunk).as_slice(), value);
         }
         if let Some(head) = batch.head() {
             b.insert(HEAD_KEY, head_bytes(&head).as_slice());
@@ -309,9 +313,10 @@ impl Storage for SledStore {
 
     fn tree_hashes(&self, keys: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError> {
         keys.iter()
-            .map(|k| match guarded(|| self.db.get(prefixed(TREE, *k)))? {
-                Some(v) => Ok(Some(tree_hash_from(*k, &v)?)),
-                None => Ok(None),
+            .map(|k| {
+                let (chunk, at) = tree_chunk(*k);
+                Ok(guarded(|| self.db.get(prefixed(TREE, chunk)))?
+                    .and_then(|v| tree_chunk_hash(&v, at)))
             })
             .collect()
     }
@@ -320,11 +325,13 @@ impl Storage for SledStore {
         if from >= to {
             return Ok(Vec::new());
         }
-        let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, from)..prefixed(TREE, to))))?;
+        let (first, _) = tree_chunk(from);
+        let (last, _) = tree_chunk(to - 1);
+        let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, first)..=prefixed(TREE, last))))?;
         let mut out = Vec::new();
         while let Some((k, v)) = next_of(&mut iter)? {
-            let key = u64_at_end(&k)?;
-            out.push((key, tree_hash_from(key, &v)?));
+            let chunk = u64_at_end(&k)?;
+            out.extend(tree_chunk_hashes(chunk, &v)?.filter(|(k, _)| (from..to).contains(k)));
         }
         Ok(out)
     }
@@ -333,7 +340,9 @@ impl Storage for SledStore {
         let end = crate::merkle::stored_key(1, 0);
         let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, 0)..prefixed(TREE, end))))?;
         match last_of(&mut iter)? {
-            Some((k, _)) => Ok(u64_at_end(&k)? + 1),
+            Some((k, v)) => Ok(tree_chunk_hashes(u64_at_end(&k)?, &v)?
+                .last()
+                .map_or(0, |(key, _)| key + 1)),
             None => Ok(0),
         }
     }

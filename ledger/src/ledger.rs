@@ -731,15 +731,25 @@ impl Ledger {
             .unwrap_or_else(|| Err(AppendError::Storage("no result".into())))
     }
 
-    /// Writes a checked batch durably and records its head outside the store, in that order: a
-    /// crash between the two leaves a store ahead of the head file, which the next open accepts.
-    fn commit(&self, writer: &mut Writer, batch: &Sealed) -> Result<(), AppendError> {
-        let committed = self.storage().commit(&batch.batch);
+    /// Adds the batch's records to the Merkle tree, writes the batch with the tree's new hashes
+    /// durably, and records its head outside the store, in that order: a crash between the two
+    /// leaves a store ahead of the head file, which the next open accepts. The tree is grown here,
+    /// by the committing thread, while the next batch is being checked and sealed.
+    fn commit(&self, writer: &mut Writer, batch: &mut CommitBatch) -> Result<(), AppendError> {
+        let mut tree = writer.tree.clone();
+        batch.tree.clear();
+        for p in &batch.records {
+            let bytes = &p.value[storage::CHAIN_FIELDS_LEN..];
+            tree.push(merkle::leaf_hash(bytes), &mut |k, h| {
+                batch.tree.push((k, h))
+            });
+        }
+        let committed = self.storage().commit(batch);
         if let Err(e) = committed {
             return Err(self.failed(writer, e));
         }
-        writer.head = batch.batch.head().or(writer.head);
-        writer.tree = batch.tree.clone();
+        writer.head = batch.head().or(writer.head);
+        writer.tree = tree;
         if let Some(f) = writer.head_file.as_mut() {
             if let Err(e) = f.record(Acknowledged::of(writer.head)) {
                 return Err(self.failed(writer, StoreError::io(&e)));
@@ -769,7 +779,7 @@ impl Ledger {
             return appends.iter().map(|_| Err(e.clone())).collect();
         }
         let storage = self.storage();
-        let mut group = Group::new(&*storage, writer.head, writer.tree.clone());
+        let mut group = Group::new(&*storage, writer.head);
         // Many small appends (an API's) share one read of storage instead of two each.
         let prefetched = if appends.len() > 1 {
             group.prefetch(&appends)
@@ -783,12 +793,12 @@ impl Ledger {
                 .collect(),
             Err(e) => appends.iter().map(|_| Err(e.clone())).collect(),
         };
-        let batch = group.sealed();
+        let mut batch = group.batch;
         drop(storage);
-        if batch.batch.records.is_empty() {
+        if batch.records.is_empty() {
             return results;
         }
-        if let Err(e) = self.commit(&mut writer, &batch) {
+        if let Err(e) = self.commit(&mut writer, &mut batch) {
             // No read of the store is under way here: reopen it now (a failure stays for later).
             let _ = self.reopen_if_needed(&mut writer);
             for r in results.iter_mut().filter(|r| r.is_ok()) {
@@ -814,14 +824,13 @@ impl Ledger {
             return;
         }
         let start_head = writer.head;
-        let start_tree = writer.tree.clone();
         let writer = &mut *writer;
         std::thread::scope(|scope| {
-            let (to_commit, commits) = std::sync::mpsc::sync_channel::<Sealed>(1);
+            let (to_commit, commits) = std::sync::mpsc::sync_channel::<CommitBatch>(1);
             let (to_report, reports) = std::sync::mpsc::sync_channel::<Result<(), AppendError>>(1);
             scope.spawn(move || {
-                for batch in commits {
-                    if to_report.send(self.commit(writer, &batch)).is_err() {
+                for mut batch in commits {
+                    if to_report.send(self.commit(writer, &mut batch)).is_err() {
                         return;
                     }
                 }
@@ -830,7 +839,6 @@ impl Ledger {
             // The batch being committed: its receipt, and the versions and keys it settles.
             let mut in_flight: Option<InFlight> = None;
             let mut prepared_head = start_head;
-            let mut prepared_tree = start_tree;
             // Waits for the batch in flight; true if it is durable and the caller wants more.
             let settle = |in_flight: &mut Option<InFlight>,
                           done: &mut dyn FnMut(Result<Receipt, AppendError>) -> bool|
@@ -857,7 +865,7 @@ impl Ledger {
                     Some((_, v, k)) => (std::mem::take(v), std::mem::take(k)),
                     None => (HashMap::new(), HashMap::new()),
                 };
-                let mut group = Group::new(&*storage, prepared_head, prepared_tree.clone());
+                let mut group = Group::new(&*storage, prepared_head);
                 group.versions = versions;
                 group.keys = keys;
                 let prepared = group.try_add(append);
@@ -873,7 +881,6 @@ impl Ledger {
                     }
                     Ok(receipt) => {
                         prepared_head = group.head;
-                        prepared_tree = group.tree.clone();
                         // What this batch settles, for checking the next one while it commits.
                         let versions: HashMap<String, u64> = group
                             .batch
@@ -882,7 +889,7 @@ impl Ledger {
                             .map(|p| (p.stream.clone(), p.stream_version))
                             .collect();
                         let keys: HashMap<String, u64> = group.batch.keys.iter().cloned().collect();
-                        if to_commit.send(group.sealed()).is_err() {
+                        if to_commit.send(group.batch).is_err() {
                             done(Err(AppendError::Storage(
                                 "the committing thread stopped".into(),
                             )));
@@ -1173,15 +1180,17 @@ fn compare_leaves(
     start: u64,
     leaves: &[TreeHash],
 ) -> Result<Option<ChainFault>, StoreError> {
-    let stored = storage.tree_range(
-        merkle::stored_key(0, start),
-        merkle::stored_key(0, start + leaves.len() as u64),
-    )?;
+    // The leaves' keys are a range in which their parents are interleaved.
+    let stored: HashMap<u64, TreeHash> = storage
+        .tree_range(
+            merkle::stored_key(0, start),
+            merkle::stored_key(0, start + leaves.len() as u64),
+        )?
+        .into_iter()
+        .collect();
     for (i, leaf) in leaves.iter().enumerate() {
         let seq = start + i as u64;
-        let found = stored
-            .get(i)
-            .filter(|(k, _)| *k == merkle::stored_key(0, seq));
+        let found = stored.get_key_value(&merkle::stored_key(0, seq));
         if found.map(|(_, h)| h) != Some(leaf) {
             return Ok(Some(ChainFault {
                 seq,
@@ -1209,19 +1218,11 @@ struct Group<'a> {
     stored_versions: HashMap<String, u64>,
     stored_keys: HashMap<String, Option<u64>>,
     head: Option<Head>,
-    /// The Merkle tree's right edge after the batches accepted so far.
-    tree: Frontier,
     batch: CommitBatch,
-}
-
-/// A batch ready to commit, with the tree's right edge after it.
-struct Sealed {
-    batch: CommitBatch,
-    tree: Frontier,
 }
 
 impl<'a> Group<'a> {
-    fn new(storage: &'a dyn Storage, head: Option<Head>, tree: Frontier) -> Group<'a> {
+    fn new(storage: &'a dyn Storage, head: Option<Head>) -> Group<'a> {
         Group {
             storage,
             versions: HashMap::new(),
@@ -1229,15 +1230,7 @@ impl<'a> Group<'a> {
             stored_versions: HashMap::new(),
             stored_keys: HashMap::new(),
             head,
-            tree,
             batch: CommitBatch::default(),
-        }
-    }
-
-    fn sealed(self) -> Sealed {
-        Sealed {
-            batch: self.batch,
-            tree: self.tree,
         }
     }
 
@@ -1417,10 +1410,9 @@ impl<'a> Group<'a> {
             event_versions.push(v);
         }
         let values = encode_records(&append, first_seq, &event_versions)?;
-        // Accepted: seal the records onto the chain and into the tree.
+        // Accepted: seal the records onto the chain (the tree is grown as they are committed).
         let mut positions = Vec::with_capacity(append.events.len());
         let mut prev = self.head.map_or(GENESIS_PREV_HASH, |h| h.hash);
-        let tree = &mut self.batch.tree;
         for (i, ((event, version), mut value)) in append
             .events
             .iter()
@@ -1431,8 +1423,6 @@ impl<'a> Group<'a> {
             let seq = first_seq + i as u64;
             let bytes = &value[storage::CHAIN_FIELDS_LEN..];
             let hash = seal(&prev, bytes);
-            self.tree
-                .push(merkle::leaf_hash(bytes), &mut |k, h| tree.push((k, h)));
             value[..32].copy_from_slice(&prev);
             value[32..storage::CHAIN_FIELDS_LEN].copy_from_slice(&hash);
             self.batch.records.push(PendingRecord {

@@ -2,10 +2,10 @@
 //! record `i`'s stored bytes. Pure: hashes come from a `HashSource` (the store), and nothing here
 //! does I/O. See docs/FORMAT.md, "The Merkle tree".
 //!
-//! Stored hashes: every complete subtree's hash, keyed by its level and index
-//! ([`stored_key`]): level 0 holds the leaf hashes, level `l` index `i` the root of leaves
-//! `i·2^l .. (i+1)·2^l`. A tree of size `n` has about `2n` of them; any proof is made from
-//! `O(log n)` of them.
+//! Stored hashes: every complete subtree's hash — level 0 the leaf hashes, level `l` index `i`
+//! the root of leaves `i·2^l .. (i+1)·2^l` — under the key [`stored_key`] gives it: the order in
+//! which they are completed (Go's `tlog.StoredHashIndex`), so that every commit appends to the end
+//! of the key space. A tree of size `n` has about `2n` of them; any proof is made from `O(log n)`.
 
 use sha2::{Digest, Sha256};
 
@@ -55,15 +55,38 @@ pub fn from_base64(text: &str) -> Option<TreeHash> {
         .ok()
 }
 
-/// The key a stored hash is kept under: its level in the top byte, its index below, so that the
-/// hashes of one level are adjacent and in index order (a tile is one range).
+/// The key a stored hash is kept under: its place in the order in which hashes are completed as
+/// leaves are appended (leaf `n`, then each parent it completes), as Go's
+/// `golang.org/x/mod/sumdb/tlog.StoredHashIndex` numbers them.
 pub fn stored_key(level: u8, index: u64) -> u64 {
-    (u64::from(level) << 56) | (index & ((1 << 56) - 1))
+    let mut n = index;
+    for _ in 0..level {
+        n = 2 * n + 1;
+    }
+    let mut i = 0u64;
+    while n > 0 {
+        i += n;
+        n >>= 1;
+    }
+    i + u64::from(level)
 }
 
-/// The level and index a stored key names.
+/// The level and index a stored key names (Go's `tlog.SplitStoredHashIndex`).
 pub fn from_stored_key(key: u64) -> (u8, u64) {
-    ((key >> 56) as u8, key & ((1 << 56) - 1))
+    // The leaf `n` whose hashes include this one is in [key/2, key/2 + log2(key)].
+    let mut n = key / 2;
+    let mut at = stored_key(0, n);
+    loop {
+        // Leaf n + 1 adds itself and one parent per trailing one bit of n + 1.
+        let next = at + 1 + u64::from((n + 1).trailing_zeros());
+        if next > key {
+            break;
+        }
+        n += 1;
+        at = next;
+    }
+    let level = (key - at) as u8;
+    (level, n >> level)
 }
 
 /// A source of stored hashes: `(level, index)` of a complete subtree to its hash.
@@ -444,12 +467,14 @@ pub fn verify_consistency(
 }
 
 /// A tile's hashes: level `tile_level` of tiles holds tree level `tile_level · 8`; tile `index`
-/// of width `width` (1..=256) holds that level's hashes `index·256 .. index·256 + width`. The
-/// stored keys of that range.
-pub fn tile_keys(tile_level: u8, index: u64, width: u64) -> std::ops::Range<u64> {
+/// of width `width` (1..=256) holds that level's hashes `index·256 .. index·256 + width`. Their
+/// stored keys.
+pub fn tile_keys(tile_level: u8, index: u64, width: u64) -> Vec<u64> {
     let level = tile_level * TILE_HEIGHT;
-    let start = stored_key(level, index * TILE_WIDTH);
-    start..start + width
+    let start = index * TILE_WIDTH;
+    (start..start + width)
+        .map(|i| stored_key(level, i))
+        .collect()
 }
 
 /// What a C2SP tlog-tiles path names: a hash tile of a tile level, or an entry bundle.
@@ -742,6 +767,31 @@ mod tests {
         let (mut c, _, _) = build(3);
         assert!(!c.push_subtree(2, [0; 32]), "unaligned subtree taken");
         assert_eq!(c, build(3).0);
+    }
+
+    #[test]
+    fn stored_keys_are_go_tlog_stored_hash_indexes_in_append_order() {
+        // tlog.StoredHashIndex(level, n) for a few values (from Go's tlog_test.go definition).
+        assert_eq!(stored_key(0, 0), 0);
+        assert_eq!(stored_key(0, 1), 1);
+        assert_eq!(stored_key(1, 0), 2);
+        assert_eq!(stored_key(0, 2), 3);
+        assert_eq!(stored_key(0, 3), 4);
+        assert_eq!(stored_key(1, 1), 5);
+        assert_eq!(stored_key(2, 0), 6);
+        // Every hash a push completes comes next, in order; and the keys split back.
+        let mut f = Frontier::new();
+        let mut next = 0;
+        for i in 0..5000u64 {
+            f.push(leaf_hash(&i.to_be_bytes()), &mut |k, _| {
+                assert_eq!(k, next);
+                next += 1;
+            });
+        }
+        for key in 0..next {
+            let (level, index) = from_stored_key(key);
+            assert_eq!(stored_key(level, index), key);
+        }
     }
 
     #[test]

@@ -104,15 +104,20 @@ impl Ledger {
             return Ok(None);
         }
         let keys = merkle::tile_keys(tile_level, index, width);
-        let hashes = self.storage().tree_range(keys.start, keys.end)?;
-        if hashes.len() as u64 != width {
+        let stored: Vec<TreeHash> = self
+            .storage()
+            .tree_hashes(&keys)?
+            .into_iter()
+            .flatten()
+            .collect();
+        if stored.len() as u64 != width {
             return Err(StoreError::Corrupt(format!(
                 "tile {tile_level}/{index}: {} of its {width} hashes are stored",
-                hashes.len()
+                stored.len()
             ))
             .into());
         }
-        Ok(Some(hashes.into_iter().map(|(_, h)| h).collect()))
+        Ok(Some(stored))
     }
 
     /// Signs a checkpoint of the tree as it is now and keeps it. If one of that size was signed

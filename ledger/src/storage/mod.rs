@@ -314,19 +314,14 @@ impl Storage for Closed {
     }
 }
 
-/// Tree hashes are stored in chunks: the hashes `16·c .. 16·c + 16` of one level under one key
-/// (the chunk's first hash's `merkle::stored_key` divided by 16 in its index), concatenated. A
-/// commit then writes about one key per 16 hashes instead of one per hash (measured: import with
-/// the tree kept at 79% of the rate without it with a key per hash).
+/// Tree hashes are stored in chunks: the hashes with `merkle::stored_key`s `16·c .. 16·c + 16`
+/// (in the order they are completed) under the key `c`, concatenated. A commit then appends to
+/// the last chunks of the key space, writing about one key per 16 hashes.
 pub const TREE_CHUNK: u64 = 16;
 
 /// The chunk key of a stored hash's key, and the hash's place in the chunk.
 pub fn tree_chunk(key: u64) -> (u64, usize) {
-    let (level, index) = crate::merkle::from_stored_key(key);
-    (
-        crate::merkle::stored_key(level, index / TREE_CHUNK),
-        (index % TREE_CHUNK) as usize,
-    )
+    (key / TREE_CHUNK, (key % TREE_CHUNK) as usize)
 }
 
 /// A commit's tree hashes grouped by chunk, in key order.
@@ -356,10 +351,9 @@ pub fn merge_tree_chunk(
             std::cmp::Ordering::Less => value[start..start + 32].copy_from_slice(hash),
             std::cmp::Ordering::Equal => value.extend_from_slice(hash),
             std::cmp::Ordering::Greater => {
-                let (level, index) = crate::merkle::from_stored_key(chunk);
                 return Err(StoreError::Corrupt(format!(
-                    "the Merkle tree's hashes at level {level} have a gap before index {}",
-                    index * TREE_CHUNK + *at as u64
+                    "the Merkle tree's stored hashes have a gap before number {}",
+                    chunk * TREE_CHUNK + *at as u64
                 )));
             }
         }
@@ -372,10 +366,9 @@ pub fn tree_chunk_hashes(
     chunk: u64,
     value: &[u8],
 ) -> Result<impl Iterator<Item = (u64, TreeHash)> + '_, StoreError> {
-    let (level, index) = crate::merkle::from_stored_key(chunk);
     if !value.len().is_multiple_of(32) || value.len() as u64 > TREE_CHUNK * 32 {
         return Err(StoreError::Corrupt(format!(
-            "a chunk of the Merkle tree's hashes at level {level} is {} bytes long",
+            "chunk {chunk} of the Merkle tree's hashes is {} bytes long",
             value.len()
         )));
     }
@@ -384,11 +377,15 @@ pub fn tree_chunk_hashes(
         .enumerate()
         .filter_map(move |(i, h)| {
             let hash: TreeHash = h.try_into().ok()?;
-            Some((
-                crate::merkle::stored_key(level, index * TREE_CHUNK + i as u64),
-                hash,
-            ))
+            Some((chunk * TREE_CHUNK + i as u64, hash))
         }))
+}
+
+/// The size of the tree whose last stored hash has this key: the hashes a leaf completes are
+/// stored together, the last of them the highest parent, whose subtree ends at that leaf.
+pub fn tree_size_after(last_key: u64) -> u64 {
+    let (level, index) = crate::merkle::from_stored_key(last_key);
+    (index + 1) << level
 }
 
 /// The hash at `at` of a stored chunk, if it has one.
@@ -439,11 +436,9 @@ mod tests {
 
     #[test]
     fn tree_chunks_append_replace_and_refuse_gaps() {
-        let (chunk, at) = tree_chunk(stored_key(3, 35));
-        assert_eq!((chunk, at), (stored_key(3, 2), 3));
-        let hashes: Vec<(u64, TreeHash)> = (32..35)
-            .map(|i| (stored_key(3, i), [i as u8; 32]))
-            .collect();
+        let (chunk, at) = tree_chunk(35);
+        assert_eq!((chunk, at), (2, 3));
+        let hashes: Vec<(u64, TreeHash)> = (32..35).map(|k| (k, [k as u8; 32])).collect();
         let mut updates = tree_chunk_updates(&hashes).remove(&chunk).unwrap();
         let value = merge_tree_chunk(chunk, &[], &mut updates).unwrap();
         assert_eq!(value.len(), 96);
@@ -451,10 +446,11 @@ mod tests {
             .unwrap()
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(
-            listed,
-            [stored_key(3, 32), stored_key(3, 33), stored_key(3, 34)]
-        );
+        assert_eq!(listed, [32, 33, 34]);
+        // The size of a tree from its last stored hash: leaf 5 completes (0,5), (1,2): size 6.
+        assert_eq!(tree_size_after(stored_key(1, 2)), 6);
+        assert_eq!(tree_size_after(stored_key(2, 1)), 8);
+        assert_eq!(tree_size_after(stored_key(0, 8)), 9);
         // Replacing one in place (as a tamper test does) keeps the length.
         let replaced = merge_tree_chunk(chunk, &value, &mut [(1, [0; 32])]).unwrap();
         assert_eq!(

@@ -2,7 +2,8 @@
 
 use super::{
     head_bytes, head_from_bytes, merge_tree_chunk, tree_chunk, tree_chunk_hash, tree_chunk_hashes,
-    tree_chunk_updates, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+    tree_chunk_updates, tree_size_after, Backend, CommitBatch, OpenMode, RawRecord, Storage,
+    StoreError,
 };
 use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
@@ -350,17 +351,13 @@ impl Storage for RedbStore {
         let Some(table) = read_table(&txn, TREE)? else {
             return Ok(0);
         };
-        let last = table
-            .range(0..crate::merkle::stored_key(1, 0))
-            .map_err(backend_err)?
-            .next_back();
+        let last = table.last().map_err(backend_err)?;
         match last {
-            Some(entry) => {
-                let (k, v) = entry.map_err(backend_err)?;
-                let size = tree_chunk_hashes(k.value(), v.value())?
+            Some((k, v)) => {
+                let last_key = tree_chunk_hashes(k.value(), v.value())?
                     .last()
-                    .map_or(0, |(key, _)| key + 1);
-                Ok(size)
+                    .map(|(k, _)| k);
+                Ok(last_key.map_or(0, tree_size_after))
             }
             None => Ok(0),
         }

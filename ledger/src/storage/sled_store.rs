@@ -8,7 +8,8 @@
 
 use super::{
     head_bytes, head_from_bytes, merge_tree_chunk, tree_chunk, tree_chunk_hash, tree_chunk_hashes,
-    tree_chunk_updates, Backend, CommitBatch, OpenMode, RawRecord, Storage, StoreError,
+    tree_chunk_updates, tree_size_after, Backend, CommitBatch, OpenMode, RawRecord, Storage,
+    StoreError,
 };
 use crate::merkle::TreeHash;
 use crate::record::{Head, StoredRecord};
@@ -337,12 +338,11 @@ impl Storage for SledStore {
     }
 
     fn tree_size(&self) -> Result<u64, StoreError> {
-        let end = crate::merkle::stored_key(1, 0);
-        let mut iter = guarded(|| Ok(self.db.range(prefixed(TREE, 0)..prefixed(TREE, end))))?;
+        let mut iter = guarded(|| Ok(self.db.scan_prefix([TREE])))?;
         match last_of(&mut iter)? {
             Some((k, v)) => Ok(tree_chunk_hashes(u64_at_end(&k)?, &v)?
                 .last()
-                .map_or(0, |(key, _)| key + 1)),
+                .map_or(0, |(key, _)| tree_size_after(key))),
             None => Ok(0),
         }
     }

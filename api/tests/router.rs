@@ -1385,6 +1385,19 @@ async fn queries_as_of_a_signed_size_see_only_its_records() {
         app.get("/v1/sanctions?as_of_size=5", ADMIN).await.status,
         StatusCode::NOT_FOUND
     );
+    let case = app
+        .get(&format!("/v1/streams/dk-101:c-0007?as_of_size={n}"), ADMIN)
+        .await;
+    assert_eq!(case.status, StatusCode::NOT_FOUND, "{}", case.text);
+    let case = app
+        .get(&format!("/v1/streams/dk-101:c-0001?as_of_size={n}"), ADMIN)
+        .await
+        .json();
+    let live = app.get("/v1/streams/dk-101:c-0001", ADMIN).await.json();
+    assert_eq!(
+        case, live,
+        "a case untouched since the checkpoint reads the same"
+    );
     for (id, token, status) in [
         ("s-1", CASEWORKER, StatusCode::OK),
         ("s-2", CASEWORKER, StatusCode::NOT_FOUND),

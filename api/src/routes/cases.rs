@@ -144,6 +144,8 @@ async fn on_projection<T: Send + 'static>(
 pub struct AsOf {
     /// Judge with only what was recorded at or before this time (RFC 3339).
     pub as_of: Option<String>,
+    /// Judge with only the first N records: those of the signed checkpoint of size N.
+    pub as_of_size: Option<u64>,
 }
 
 /// `GET /v1/streams/{stream}`
@@ -161,6 +163,10 @@ pub async fn stream(
     principal.require(Access::ReadCases)?;
     check_stream(&stream)?;
     principal.require_stream(&stream)?;
+    if let Some(size) = q.as_of_size {
+        let as_of = as_of(q.as_of.as_deref())?;
+        return stream_at_size(state, stream, as_of, size).await;
+    }
     let eval = evaluation(&state, as_of(q.as_of.as_deref())?);
     let view = state.read();
     let Some((id, facts)) = view.projection.stream_entry(&stream) else {
@@ -195,6 +201,32 @@ pub async fn stream(
             .keep_answer(id, j, until, (before.clone(), after.clone()));
     }
     Ok(spliced([before, timeline, after]))
+}
+
+/// A case judged on the records of the signed checkpoint of `size`: its events among them.
+async fn stream_at_size(
+    state: AppState,
+    stream: String,
+    as_of: Option<i64>,
+    size: u64,
+) -> Result<Response, ApiError> {
+    blocking(move || {
+        let projection = state.projection_at_size(size)?;
+        if projection.stream_entry(&stream).is_none() {
+            return Err(ApiError::NotFound(format!(
+                "no events on stream {stream} in the first {size} records"
+            )));
+        }
+        let mut records = state.ledger.stream(&stream)?;
+        records.retain(|r| r.seq < size);
+        let eval = evaluation(&state, as_of);
+        let events = replay::report::timeline(&state.params().calendar, &records);
+        let case = replay::output::case_with(&eval, &projection, &stream, events);
+        Ok(json_response(
+            serde_json::to_vec(&case).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
 }
 
 /// A case's answer (`replay::output::case_with`) as it comes before and after its events: the

@@ -354,6 +354,54 @@ async fn checkpoint_of(client: &reqwest::Client, server: &Server) -> String {
     response.text().await.unwrap()
 }
 
+/// Four 8 MiB bodies of four million tiny items at once: each refused with 413 while it is
+/// parsed, and the server's peak memory stays a small multiple of the bodies (it reached 1.1 GB
+/// when every item was built before the batch was counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_batches_are_refused_without_building_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
+    let server = start(&data, &tokens);
+    let body = format!("[{}0]", "0,".repeat(4_190_000));
+    assert!(body.len() < 8 << 20);
+    let client = reqwest::Client::new();
+    let sends: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, admin, body) = (
+                client.clone(),
+                server.url.clone(),
+                admin.clone(),
+                body.clone(),
+            );
+            tokio::spawn(async move {
+                let r = client
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(admin)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status().as_u16()
+            })
+        })
+        .collect();
+    for s in sends {
+        assert_eq!(s.await.unwrap(), 413);
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(peak_kb < 256 * 1024, "peak memory {} MiB", peak_kb / 1024);
+}
+
 /// A ledger of `n` guidance events in `dir/data`.
 fn garanti_import_guidance(dir: &Path, n: usize) -> std::path::PathBuf {
     let data = dir.join("data");

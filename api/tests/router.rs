@@ -1411,3 +1411,34 @@ async fn queries_as_of_a_signed_size_see_only_its_records() {
         StatusCode::OK
     );
 }
+
+/// A body of more events than a batch may have is refused as soon as the parser meets the one
+/// after the limit, in every body form (no millions of values built first).
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_while_it_is_parsed() {
+    let app = App::new();
+    let max = Limits::default().max_batch_events;
+    let zeros = format!("[{}0]", "0,".repeat(1_000_000));
+    let lines = "{}\n".repeat(max + 1);
+    let object = format!("{{\"events\":{zeros}}}");
+    for (ct, body) in [
+        ("application/json", &zeros),
+        ("application/x-ndjson", &lines),
+        ("application/json", &object),
+    ] {
+        let a = app
+            .send("POST", "/v1/events", Some(ADMIN), Some(ct), body, &[])
+            .await;
+        assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{ct}: {}", a.text);
+        assert!(
+            a.text.contains(&format!("more than {max} events")),
+            "{}",
+            a.text
+        );
+    }
+    assert_eq!(app.records(), 0);
+    // At the limit itself the events are parsed and checked one by one (here: refused as events).
+    let at_limit = format!("[{}0]", "0,".repeat(max - 1));
+    let a = app.post_json("/v1/events", ADMIN, &at_limit).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+}

@@ -75,8 +75,92 @@ fn parse_error(e: &serde_json::Error, line_offset: usize) -> ApiError {
 /// (stream, the version it must have before the batch).
 type ExpectedVersions = Vec<(String, u64)>;
 
-/// Splits the body into events (and expected versions, from the object form).
-fn parse_body(form: BodyForm, body: &[u8]) -> Result<(Vec<BodyEvent>, ExpectedVersions), ApiError> {
+/// The marker of a body with more events than a batch may have, in the parser's error.
+const TOO_MANY: &str = "garanti: too many events";
+
+fn too_many(max: usize) -> ApiError {
+    ApiError::TooLarge(format!(
+        "more than {max} events in one batch; at most {max} are taken"
+    ))
+}
+
+/// The top level of a JSON body, parsed so that no more than `max` events are ever built: an
+/// array of events, or an object with `events` and `expected_versions`.
+struct TopLevel {
+    max: usize,
+}
+
+/// What the top level held.
+enum Parsed {
+    Array(Vec<Value>),
+    Object(serde_json::Map<String, Value>, Vec<Value>),
+}
+
+/// An array of at most `max` values; the parser stops at the one after.
+struct Limited {
+    max: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Limited {
+    type Value = Vec<Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Limited {
+    type Value = Vec<Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            if out.len() == self.max {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopLevel {
+    type Value = Parsed;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopLevel {
+    type Value = Parsed;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of events, or an object with `events`")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Parsed, A::Error> {
+        Limited { max: self.max }.visit_seq(seq).map(Parsed::Array)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut events = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "events" {
+                events = Some(map.next_value_seed(Limited { max: self.max })?);
+            } else {
+                rest.insert(key, map.next_value::<Value>()?);
+            }
+        }
+        Ok(Parsed::Object(rest, events.unwrap_or_default()))
+    }
+}
+
+/// Splits the body into events (and expected versions, from the object form). No more than
+/// `max` events are built: a longer batch is refused as soon as the parser meets the one after.
+fn parse_body(
+    form: BodyForm,
+    body: &[u8],
+    max: usize,
+) -> Result<(Vec<BodyEvent>, ExpectedVersions), ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::validation(format!("the body is not UTF-8: {e}")))?;
     match form {
@@ -86,6 +170,9 @@ fn parse_body(form: BodyForm, body: &[u8]) -> Result<(Vec<BodyEvent>, ExpectedVe
                 let line = line.trim_end_matches('\r');
                 if line.trim().is_empty() {
                     continue;
+                }
+                if events.len() == max {
+                    return Err(too_many(max));
                 }
                 let value: Value = serde_json::from_str(line).map_err(|e| parse_error(&e, i))?;
                 events.push(BodyEvent {
@@ -97,10 +184,19 @@ fn parse_body(form: BodyForm, body: &[u8]) -> Result<(Vec<BodyEvent>, ExpectedVe
             Ok((events, Vec::new()))
         }
         BodyForm::Json => {
-            let value: Value = serde_json::from_str(text).map_err(|e| parse_error(&e, 0))?;
-            let (items, base, expected) = match value {
-                Value::Array(items) => (items, String::new(), Vec::new()),
-                Value::Object(mut obj) => {
+            use serde::de::DeserializeSeed as _;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = TopLevel { max }
+                .deserialize(&mut de)
+                .and_then(|p| de.end().map(|()| p))
+                .map_err(|e| match e.to_string().contains(TOO_MANY) {
+                    true => too_many(max),
+                    false => parse_error(&e, 0),
+                })?;
+            let (items, base, expected) = match parsed {
+                Parsed::Array(items) => (items, String::new(), Vec::new()),
+                Parsed::Object(mut obj, items) => {
+                    obj.insert("events".into(), Value::Array(items));
                     if let Some(k) = obj
                         .keys()
                         .find(|k| !matches!(k.as_str(), "events" | "expected_versions"))
@@ -142,11 +238,6 @@ fn parse_body(form: BodyForm, body: &[u8]) -> Result<(Vec<BodyEvent>, ExpectedVe
                             })
                         }
                     }
-                }
-                _ => {
-                    return Err(ApiError::validation(
-                        "the body must be an array of events, or an object with `events`",
-                    ))
                 }
             };
             let events = items
@@ -368,7 +459,9 @@ pub async fn append(
     let body = body?;
     let limits = &state.config.limits;
     let key = idempotency_key(&headers)?;
-    let (events, mut expected) = parse_body(form, &body)?;
+    // Parsed off the async threads, never building more events than a batch may have.
+    let max = limits.max_batch_events;
+    let (events, mut expected) = super::blocking(move || parse_body(form, &body, max)).await?;
     expected.extend(parse_expected_header(&headers)?);
     if events.is_empty() {
         return Err(ApiError::validation("the batch has no events"));

@@ -457,6 +457,10 @@ enum Command {
         /// Feed items buffered per client before a slow client is told to resume
         #[arg(long, default_value_t = 4096, value_name = "N")]
         feed_buffer: usize,
+        /// Seconds connections may take to finish after SIGTERM; then they are closed and the
+        /// process exits (everything acknowledged is durable)
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        shutdown_grace: u64,
         /// Memory for recently read cases (their rendered events and answers, kept until the case
         /// or the time of evaluation moves on), in MiB; 0 keeps nothing
         #[arg(long, default_value_t = 256, value_name = "MIB")]
@@ -813,6 +817,7 @@ fn run(cli: Cli) -> Result<u8> {
             max_batch,
             request_timeout,
             feed_buffer,
+            shutdown_grace,
             case_cache_mib,
             init,
             log_key,
@@ -825,6 +830,7 @@ fn run(cli: Cli) -> Result<u8> {
                 max_batch,
                 request_timeout,
                 feed_buffer,
+                shutdown_grace,
                 case_cache_mib,
                 init,
                 log_key: log_key.as_deref(),

@@ -23,6 +23,11 @@ impl Drop for Server {
 
 /// Starts `garanti serve` on port 0 and reads the address it prints.
 fn start(data: &Path, tokens: &Path) -> Server {
+    start_with(data, tokens, &[])
+}
+
+/// `start` with more options for `serve`.
+fn start_with(data: &Path, tokens: &Path, more: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .arg("--data")
         .arg(data)
@@ -36,6 +41,7 @@ fn start(data: &Path, tokens: &Path) -> Server {
             "--tokens",
         ])
         .arg(tokens)
+        .args(more)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -400,6 +406,65 @@ async fn huge_batches_are_refused_without_building_them() {
         .parse()
         .unwrap();
     assert!(peak_kb < 256 * 1024, "peak memory {} MiB", peak_kb / 1024);
+}
+
+/// A feed client that stopped reading cannot keep the process alive after SIGTERM: after the
+/// grace its connection is closed and the process exits 0, everything acknowledged durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_bounded_by_a_stuck_feed_client() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
+    let mut server = start_with(&data, &tokens, &["--shutdown-grace", "2"]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // A feed client that sends its request and never reads a byte.
+    let mut stuck = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stuck,
+        "GET /v1/feed HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {admin}\r\n\r\n"
+    )
+    .unwrap();
+    // Enough events that the feed's lines fill the socket buffers of both ends.
+    let client = reqwest::Client::new();
+    let mut acknowledged = 0;
+    for batch in 0..20 {
+        let events: Vec<Value> = (0..1000)
+            .map(|i| guidance(&format!("dk-101:c-{batch}-{i}"))[0].clone())
+            .collect();
+        let r = client
+            .post(format!("{}/v1/events", server.url))
+            .bearer_auth(&admin)
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        acknowledged += 1000;
+    }
+    let pid = server.child.id().to_string();
+    let stopped = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(20),
+            "the server is still running 20 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    drop(stuck);
+    let head = common::json(&garanti(&data, &["head", "--format", "json"]));
+    assert_eq!(head["seq"].as_u64(), Some(acknowledged - 1));
+    assert_eq!(garanti(&data, &["verify"]).code, 0);
 }
 
 /// A ledger of `n` guidance events in `dir/data`.

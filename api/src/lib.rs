@@ -25,7 +25,9 @@ use std::future::Future;
 
 /// Serves the API on `listener` until `shutdown` completes; then refuses new appends, ends the
 /// feeds, lets the requests in flight finish (every append that was accepted is durable and
-/// answered) and returns.
+/// answered) and returns — after `Limits::shutdown_grace` at the latest: a connection that is
+/// still open then (a feed client that stopped reading) is closed, so that nothing keeps the
+/// process and its data directory.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -35,14 +37,27 @@ pub async fn serve(
     let closing = state.closing.clone();
     sign_checkpoint(&state).await;
     let signer = tokio::spawn(routes::log::sign_while_serving(state.clone()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: refusing new appends, finishing those in flight");
-            closing.send_replace(true);
-        })
-        .await?;
-    tracing::info!("every request in flight was answered");
+    let grace = state.config.limits.shutdown_grace;
+    let mut closed = state.closing.subscribe();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: refusing new appends, finishing those in flight");
+        closing.send_replace(true);
+    });
+    let deadline = async move {
+        let _ = closed.wait_for(|c| *c).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => {
+            served?;
+            tracing::info!("every request in flight was answered");
+        }
+        () = deadline => tracing::warn!(
+            "connections still open {} s after shutdown began were closed",
+            grace.as_secs()
+        ),
+    }
     // The last checkpoint covers every acknowledged append.
     let _ = signer.await;
     sign_checkpoint(&state).await;

@@ -37,6 +37,8 @@ pub struct Limits {
     pub feed_buffer: usize,
     /// Bytes of rendered cases (events, answers) kept for the next read of the same case.
     pub case_cache_bytes: usize,
+    /// After shutdown begins, how long connections may take to finish; then they are closed.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
@@ -52,6 +54,7 @@ impl Default for Limits {
             max_group: 1024,
             feed_buffer: 4096,
             case_cache_bytes: 256 << 20,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

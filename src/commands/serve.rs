@@ -17,6 +17,8 @@ pub struct ServeArgs<'a> {
     pub max_batch: usize,
     pub request_timeout: u64,
     pub feed_buffer: usize,
+    /// Seconds connections may take to finish after shutdown begins.
+    pub shutdown_grace: u64,
     pub case_cache_mib: usize,
     /// Make a new ledger if the data directory has none.
     pub init: bool,
@@ -62,6 +64,7 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             max_batch_events: args.max_batch,
             request: Duration::from_secs(args.request_timeout),
             feed_buffer: args.feed_buffer,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace),
             case_cache_bytes: args.case_cache_mib.saturating_mul(1 << 20),
             ..Limits::default()
         },
@@ -96,6 +99,8 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             .await
             .context("the server failed")
     })?;
+    // Connection tasks closed at the grace's end are cancelled with the runtime.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(EXIT_OK)
 }
 

@@ -182,8 +182,11 @@ fn check_entry(e: &TokenEntry) -> Result<(), String> {
                 e.id
             ))
         }
-        (Role::Caseworker, Some(p)) if p.is_empty() => {
-            return Err(format!("token {}: the prefix must not be empty", e.id))
+        (Role::Caseworker, Some(p)) if !is_municipality_prefix(p) => {
+            return Err(format!(
+                "token {}: the prefix {p:?} must be a whole municipality prefix ending in `:`, e.g. \"dk-101:\" (a prefix such as \"dk-101\" would also match dk-1010: and dk-101x:)",
+                e.id
+            ))
         }
         (Role::Caseworker, _) => {}
         (_, Some(_)) => {
@@ -195,6 +198,16 @@ fn check_entry(e: &TokenEntry) -> Result<(), String> {
         (_, None) => {}
     }
     Ok(())
+}
+
+/// A whole municipality prefix of stream ids: `NAME:` with one colon, at the end.
+fn is_municipality_prefix(p: &str) -> bool {
+    p.strip_suffix(':').is_some_and(|name| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    })
 }
 
 impl Tokens {
@@ -415,6 +428,21 @@ mod tests {
         assert!(err.to_string().contains("needs a stream prefix"), "{err}");
         let err = add_token(&path, Role::Legal, "a", Some("dk-1:"), None).unwrap_err();
         assert!(err.to_string().contains("only caseworker"), "{err}");
+        // Only a whole municipality prefix: `dk-101` would also match dk-1010: and dk-101x:.
+        for bad in ["dk-101", "", ":", "dk-101:c-", "dk:101:", "dk 101:"] {
+            let err = add_token(&path, Role::Caseworker, "a", Some(bad), None).unwrap_err();
+            assert!(
+                err.to_string().contains("whole municipality prefix"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(add_token(&path, Role::Caseworker, "a", Some("dk-101:"), None).is_ok());
+        // A tokens file written before with such a prefix is refused as the server starts.
+        let err = Tokens::parse(
+            "[[tokens]]\nid = \"a\"\nactor = \"b\"\nrole = \"caseworker\"\nprefix = \"dk-101\"\nhash = \"blake3:0000000000000000000000000000000000000000000000000000000000000000\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("whole municipality prefix"), "{err}");
         let err = Tokens::parse(
             "[[tokens]]\nid = \"a\"\nactor = \"b\"\nrole = \"boss\"\nhash = \"blake3:00\"\n",
         )

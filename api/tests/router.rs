@@ -1442,3 +1442,40 @@ async fn a_batch_over_the_limit_is_refused_while_it_is_parsed() {
     let a = app.post_json("/v1/events", ADMIN, &at_limit).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
 }
+
+/// The bearer scheme is case-insensitive; a request id is random (no process id, no counter).
+#[tokio::test]
+async fn bearer_in_any_case_and_request_ids_that_reveal_nothing() {
+    let app = App::new();
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let auth = format!("{scheme} {ADMIN}");
+        let a = app
+            .send(
+                "GET",
+                "/v1/ledger/head",
+                None,
+                None,
+                "",
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{scheme}");
+    }
+    let ids: Vec<String> = request_ids(&app).await;
+    for id in &ids {
+        let hex = id.strip_prefix("req-").unwrap();
+        assert_eq!(hex.len(), 16, "{id}");
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        assert!(!id.contains(&std::process::id().to_string()), "{id}");
+    }
+    assert_ne!(ids[0], ids[1]);
+}
+
+async fn request_ids(app: &App) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let a = app.get("/v1/ledger/head", ADMIN).await;
+        ids.push(a.headers["x-request-id"].to_str().unwrap().to_owned());
+    }
+    ids
+}

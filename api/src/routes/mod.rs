@@ -65,11 +65,17 @@ fn request_id_of(req: &Request) -> String {
             return v.to_owned();
         }
     }
-    format!(
-        "req-{}-{}",
-        std::process::id(),
-        REQUESTS.fetch_add(1, Ordering::Relaxed)
-    )
+    // Random: it says nothing of the process or of how many requests came before.
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => format!("req-{}", ledger::interchange::to_hex(&bytes)),
+        Err(_) => {
+            let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+            let t = ledger::Timestamp::now().unix_nanos;
+            let h = blake3::hash(&[n.to_le_bytes(), t.to_le_bytes()].concat());
+            format!("req-{}", &h.to_hex()[..16])
+        }
+    }
 }
 
 /// Gives the request an id (in the response's `X-Request-Id` and in every problem it answers),
@@ -130,14 +136,13 @@ impl FromRequestParts<AppState> for Principal {
                 "no Authorization header; send `Authorization: Bearer <token>`".into(),
             ));
         };
+        // The scheme is case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer`, `BEARER`.
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .ok_or_else(|| {
                 ApiError::Unauthenticated(
                     "the Authorization header must be `Bearer <token>`".into(),

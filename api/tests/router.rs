@@ -1479,3 +1479,26 @@ async fn request_ids(app: &App) -> Vec<String> {
     }
     ids
 }
+
+/// A refusal names the seq of the record that claimed a key only if the caller may see it.
+#[tokio::test]
+async fn a_refusal_says_nothing_about_another_municipality() {
+    let app = App::seeded().await;
+    let sanction = |id: &str| {
+        format!(
+            r#"[{{"stream":"dk-101:c-0009","type":"sanction_decided","effective_at":"2017-03-27T10:00:00+02:00","actor":"cw","data":{{"sanction_id":"{id}","offer_id":"o-1","kind":"reduction","legal_basis":"LAS § 36"}}}}]"#
+        )
+    };
+    let other = app
+        .post_json("/v1/events", CASEWORKER, &sanction("s-2"))
+        .await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
+    assert!(!other.text.contains("seq"), "{}", other.text);
+    let own = app
+        .post_json("/v1/events", CASEWORKER, &sanction("s-1"))
+        .await;
+    assert_eq!(own.status, StatusCode::CONFLICT, "{}", own.text);
+    assert!(own.text.contains("(seq "), "{}", own.text);
+    let admin = app.post_json("/v1/events", ADMIN, &sanction("s-2")).await;
+    assert!(admin.text.contains("(seq "), "{}", admin.text);
+}

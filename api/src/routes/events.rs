@@ -254,6 +254,30 @@ fn parse_body(
     }
 }
 
+/// A refusal's message as the caller may read it: the seq of the record that claimed a key is
+/// named only if that record is in the caller's scope (a caseworker learns nothing about another
+/// municipality's records).
+fn within_scope(state: &AppState, principal: &Principal, message: &str) -> String {
+    let Some((text, seq)) = message
+        .strip_suffix(')')
+        .and_then(|m| m.rsplit_once(" (seq "))
+        .and_then(|(text, seq)| seq.parse::<u64>().ok().map(|s| (text, s)))
+    else {
+        return message.to_owned();
+    };
+    let visible = state
+        .ledger
+        .get(seq)
+        .ok()
+        .flatten()
+        .and_then(|r| r.view().ok().map(|v| principal.may_touch(v.stream)))
+        .unwrap_or(false);
+    match visible {
+        true => message.to_owned(),
+        false => text.to_owned(),
+    }
+}
+
 /// `STREAM=N, STREAM=N` from the expected-versions header.
 fn parse_expected_header(headers: &HeaderMap) -> Result<Vec<(String, u64)>, ApiError> {
     let Some(v) = headers.get(EXPECTED_VERSIONS_HEADER) else {
@@ -618,7 +642,10 @@ pub async fn append(
                     field,
                     message,
                 } => Err(ApiError::Refused {
-                    detail: format!("event {event}: field `{field}`: {message}"),
+                    detail: format!(
+                        "event {event}: field `{field}`: {}",
+                        within_scope(&state, &principal, &message)
+                    ),
                     at: locate(event, &field),
                 }),
                 AppendError::StorageFull(_) => Err(ApiError::StorageFull(

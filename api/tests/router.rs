@@ -1502,3 +1502,41 @@ async fn a_refusal_says_nothing_about_another_municipality() {
     let admin = app.post_json("/v1/events", ADMIN, &sanction("s-2")).await;
     assert!(admin.text.contains("(seq "), "{}", admin.text);
 }
+
+/// Out-of-range query values are 422 problems: never a panic, a wrap-around or a silent clamp.
+#[tokio::test]
+async fn out_of_range_queries_are_refused_not_wrapped() {
+    let app = App::seeded().await;
+    for uri in [
+        "/v1/deadlines?within=95005448",
+        "/v1/deadlines?at=9999-12-31",
+        "/v1/sanctions?limit=0",
+        "/v1/sanctions?limit=10001",
+        "/v1/findings?year=99999",
+        "/v1/sanctions?year=-5",
+        "/v1/ledger/events?limit=0",
+    ] {
+        let a = app.get(uri, ADMIN).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            a.text
+        );
+        assert_eq!(a.content_type(), "application/problem+json", "{uri}");
+    }
+    let huge = format!("/v1/sanctions?offset={}&limit=5", usize::MAX);
+    let a = app.get(&huge, ADMIN).await.json();
+    assert_eq!(a["next_offset"], Value::Null, "{a}");
+    let a = app
+        .send(
+            "GET",
+            "/v1/feed",
+            Some(ADMIN),
+            None,
+            "",
+            &[("last-event-id", &u64::MAX.to_string())],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+}

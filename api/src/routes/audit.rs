@@ -205,7 +205,8 @@ pub async fn events(
 ) -> Result<Response, ApiError> {
     principal.require(Access::Audit)?;
     let max = state.config.limits.max_page;
-    let limit = q.limit.unwrap_or(max).clamp(1, max);
+    super::cases::check_limit(q.limit, max)?;
+    let limit = q.limit.unwrap_or(max);
     let from = q.from.unwrap_or(0);
     let head = state.read().head;
     let end = head.map_or(0, |h| h.seq + 1);

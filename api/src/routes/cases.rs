@@ -58,6 +58,27 @@ fn check_stream(stream: &str) -> Result<(), ApiError> {
         .map_err(|m| ApiError::validation(format!("stream {m}")))
 }
 
+/// A page's `limit` is 1 to the server's page size: 0 would never move a client on, and a larger
+/// one is refused rather than cut silently.
+pub fn check_limit(limit: Option<usize>, max: usize) -> Result<(), ApiError> {
+    match limit {
+        Some(n) if n == 0 || n > max => {
+            Err(ApiError::validation(format!("limit {n}: give 1 to {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A year a query may name: 1900 to 2200 (the calendar's range).
+pub fn check_year(year: Option<i32>) -> Result<(), ApiError> {
+    match year {
+        Some(y) if !(1900..=2200).contains(&y) => Err(ApiError::validation(format!(
+            "year {y} is outside 1900..2200"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A page of a list: which items of it to return.
 struct Page {
     offset: Option<usize>,
@@ -70,7 +91,7 @@ fn page<T>(max: usize, p: &Page, items: &[T], to_json: impl Fn(&T) -> Value) -> 
     let limit = p.limit.unwrap_or(max).min(max);
     let offset = p.offset.unwrap_or(0);
     let total = items.len();
-    let next = (offset + limit < total).then_some(offset + limit);
+    let next = offset.checked_add(limit).filter(|n| *n < total);
     let items: Vec<Value> = items.iter().skip(offset).take(limit).map(to_json).collect();
     json!({"total": total, "offset": offset, "limit": limit, "next_offset": next, "items": items})
 }
@@ -85,6 +106,7 @@ async fn list<T: 'static>(
     to_json: fn(&projections::time::Calendar, &T) -> Value,
 ) -> Result<Json<Value>, ApiError> {
     read_scope(principal, stream.as_deref())?;
+    check_limit(page_of.limit, state.config.limits.max_page)?;
     let as_of = as_of(as_of_text)?;
     let one = stream.clone();
     let value = on_projection(
@@ -317,6 +339,7 @@ pub async fn sanctions(
             )))
         }
     };
+    check_year(q.year)?;
     let year = q.year;
     let page_of = Page {
         offset: q.offset,
@@ -595,6 +618,7 @@ pub async fn findings(
             ApiError::validation(format!("rule {m} (sanction verdicts: /v1/sanctions)"))
         })?;
     }
+    check_year(q.year)?;
     let (year, rule) = (q.year, q.rule);
     let page_of = Page {
         offset: q.offset,
@@ -614,6 +638,9 @@ pub async fn findings(
     .await
 }
 
+/// The farthest a deadline query looks ahead: a hundred years.
+const MAX_WITHIN_DAYS: u32 = 36_500;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DeadlinesQuery {
     /// Only deadlines falling due within this many days.
@@ -632,10 +659,18 @@ pub async fn deadlines(
     Query(q): Query<DeadlinesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Access::Follow)?;
+    if let Some(days) = q.within.filter(|d| *d > MAX_WITHIN_DAYS) {
+        return Err(ApiError::validation(format!(
+            "within {days}: give at most {MAX_WITHIN_DAYS} days"
+        )));
+    }
     let cal = state.params().calendar;
     let at = match q.at.as_deref() {
         Some(text) => match projections::event::parse_date(text) {
-            Some(d) => cal.end_of(d) - 1,
+            Some(d) => {
+                check_year(Some(chrono::Datelike::year(&d)))?;
+                cal.end_of(d) - 1
+            }
             None => parse_time(text, "at")?,
         },
         None => state.now(),

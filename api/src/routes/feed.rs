@@ -191,8 +191,13 @@ pub async fn feed(
     };
     // Subscribe before reading the head, so nothing falls between catch-up and live.
     let rx = state.feed.subscribe();
-    let from = last_event
-        .map(|s| s + 1)
+    let after_last = match last_event {
+        Some(s) => Some(s.checked_add(1).ok_or_else(|| {
+            ApiError::validation("Last-Event-ID is past any seq the ledger can have")
+        })?),
+        None => None,
+    };
+    let from = after_last
         .or(q.from_seq)
         .unwrap_or_else(|| state.read().head.map_or(0, |h| h.seq + 1));
     state.metrics.feed_subscribers.fetch_add(1, Relaxed);

@@ -56,6 +56,8 @@ pub enum ApiError {
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     UnsupportedMedia(String),
     #[error("{0}")]
     IdempotencyMismatch(String),
@@ -112,6 +114,11 @@ impl ApiError {
                 "forbidden",
                 StatusCode::FORBIDDEN,
                 "This token may not do this",
+            ),
+            MethodNotAllowed(_) => (
+                "method-not-allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This route does not take this method",
             ),
             TooLarge(_) => (
                 "too-large",

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 /// An RFC 9457 problem document, as every error is answered.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// `https://garanti.dk/problems/<kind>`: validation, version-conflict, refused, not-found,
+    /// `https://garanti.dk/problems/<kind>`: validation, version-conflict, refused, not-found, method-not-allowed,
     /// unauthenticated, forbidden, too-large, unsupported-media-type, idempotency-key-reused,
     /// unavailable, timeout, internal.
     #[schema(rename = "type")]

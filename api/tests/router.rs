@@ -1540,3 +1540,32 @@ async fn out_of_range_queries_are_refused_not_wrapped() {
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
 }
+
+/// A wrong method is a problem document with a request id; a sanction whose id is `check` is read
+/// like any other.
+#[tokio::test]
+async fn a_wrong_method_is_a_problem_and_a_sanction_named_check_can_be_read() {
+    let app = App::seeded().await;
+    let a = app
+        .send("DELETE", "/v1/events", Some(ADMIN), None, "", &[])
+        .await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{}", a.text);
+    assert_eq!(a.content_type(), "application/problem+json");
+    assert!(a.headers.contains_key("x-request-id"));
+    let missing = app.get("/v1/sanctions/check", ADMIN).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    let added = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &lawful_case("dk-101:c-0042", "check"),
+            &[],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let found = app.get("/v1/sanctions/check", ADMIN).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert!(found.text.contains("\"check\""), "{}", found.text);
+}

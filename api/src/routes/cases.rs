@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/streams/{stream}", get(stream))
         .route("/v1/sanctions", get(sanctions))
-        .route("/v1/sanctions/check", post(check))
+        .route("/v1/sanctions/check", post(check).get(sanction_named_check))
         .route("/v1/sanctions/{id}", get(sanction))
         .route("/v1/findings", get(findings))
         .route("/v1/deadlines", get(deadlines))
@@ -416,6 +416,15 @@ pub async fn sanction(
 }
 
 /// A JSON answer already serialised.
+/// `GET /v1/sanctions/check`: the sanction whose id is `check` (the path is also the check's).
+async fn sanction_named_check(
+    state: State<AppState>,
+    principal: Principal,
+    query: Query<SanctionQuery>,
+) -> Result<Response, ApiError> {
+    sanction(state, principal, Path("check".to_owned()), query).await
+}
+
 /// A sanction's explanation judged on the records of the signed checkpoint of `size`.
 async fn sanction_at_size(
     state: AppState,

@@ -40,12 +40,37 @@ fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route; GET /openapi.json lists them".into())
+async fn method_not_allowed(req: Request) -> Response {
+    unrouted(
+        &req,
+        ApiError::MethodNotAllowed(
+            "this route does not take this method; GET /openapi.json lists what each route takes"
+                .into(),
+        ),
+    )
+}
+
+async fn not_found(req: Request) -> Response {
+    unrouted(
+        &req,
+        ApiError::NotFound("no such route; GET /openapi.json lists them".into()),
+    )
+}
+
+/// A problem for a request no route took: with a request id, as every other answer (the
+/// middleware that gives one runs on routed requests only).
+fn unrouted(req: &Request, problem: ApiError) -> Response {
+    let id = request_id_of(req);
+    let mut response = REQUEST_ID.sync_scope(id.clone(), || problem.into_response());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
 }
 
 static REQUESTS: AtomicU64 = AtomicU64::new(0);

@@ -442,3 +442,18 @@ fn tables_and_csv_carry_the_same_verdicts() {
         unknown.stderr
     );
 }
+
+#[test]
+fn an_import_with_a_key_written_twice_is_refused_and_writes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    for line in [
+        GUIDANCE.replace("\"data\":{}", r#""data":{"a":1,"a":2}"#),
+        GUIDANCE.replace(r#""actor":"cw-17""#, r#""actor":"cw-17","actor":"x""#),
+    ] {
+        let run = garanti_stdin(data.path(), &["import", "-"], &lines(&[GUIDANCE, &line]));
+        assert_eq!(run.code, 2, "{line}: {}", run.stdout);
+        assert!(run.stderr.contains("line 2"), "{}", run.stderr);
+        assert!(run.stderr.contains("twice"), "{}", run.stderr);
+    }
+    assert_eq!(head(data.path()), None);
+}

@@ -1569,3 +1569,66 @@ async fn a_wrong_method_is_a_problem_and_a_sanction_named_check_can_be_read() {
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
     assert!(found.text.contains("\"check\""), "{}", found.text);
 }
+
+/// A key written twice in one object is refused on appends (any body form, at any depth), so a
+/// repeated `expected_versions` cannot drop the version guard; a second expected-versions header
+/// counts too.
+#[tokio::test]
+async fn keys_written_twice_are_refused_and_second_headers_count() {
+    let app = App::seeded().await;
+    let event = r#"{"stream":"dk-101:c-0008","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","actor":"cw","data":{}}"#;
+    let bodies = [
+        (
+            "application/json",
+            format!(
+                r#"{{"events":[{event}],"expected_versions":{{"dk-101:c-0008":5}},"expected_versions":{{}}}}"#
+            ),
+        ),
+        (
+            "application/json",
+            format!(
+                "[{}]",
+                event.replace(r#""actor":"cw""#, r#""actor":"cw","actor":"x""#)
+            ),
+        ),
+        (
+            "application/json",
+            format!(
+                "[{}]",
+                event.replace("\"data\":{}", r#""data":{"a":1,"a":2}"#)
+            ),
+        ),
+        (
+            "application/x-ndjson",
+            event.replace("\"data\":{}", r#""data":{"b":{"c":1,"c":1}}"#),
+        ),
+    ];
+    for (ct, body) in &bodies {
+        let a = app
+            .send("POST", "/v1/events", Some(ADMIN), Some(ct), body, &[])
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.text
+        );
+        assert!(a.text.contains("twice"), "{}", a.text);
+    }
+    let body = format!("[{event}]");
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/json"),
+            &body,
+            &[
+                ("garanti-expected-versions", "dk-101:c-0008=0"),
+                ("garanti-expected-versions", "dk-101:c-0001=99"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
+    assert_eq!(app.records(), 16);
+}

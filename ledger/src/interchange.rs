@@ -177,7 +177,93 @@ struct Envelope<'a> {
     recorded_at: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     actor: std::borrow::Cow<'a, str>,
+    #[serde(deserialize_with = "strict_object")]
     data: Map<String, Value>,
+}
+
+/// JSON read as a `Value`, except that an object with a key written twice is refused (serde_json
+/// would keep the last silently: a repeated `expected_versions` would drop a guard, a repeated key
+/// in `data` change what was meant). Use it wherever JSON comes in.
+pub struct Strict;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number that JSON cannot hold"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(Strict, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is written twice in one object"
+                )));
+            }
+            let value = map.next_value_seed(Strict)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Parses JSON text, refusing a key written twice in any object.
+pub fn from_str_strict(text: &str) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde::de::DeserializeSeed::deserialize(Strict, &mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+fn strict_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    match serde::de::DeserializeSeed::deserialize(Strict, d)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(serde::de::Error::custom("`data` must be an object")),
+    }
 }
 
 /// Parses one line of JSON Lines: a typed fast path for well-formed events, and for anything else
@@ -194,8 +280,8 @@ pub fn parse_line(line: &str) -> Result<(NewEvent, Map<String, Value>), FieldErr
         let event = fields.check(&e.data)?;
         return Ok((event, e.data));
     }
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| FieldError::new("", format!("not valid JSON: {e}")))?;
+    let value: Value =
+        from_str_strict(line).map_err(|e| FieldError::new("", format!("not valid JSON: {e}")))?;
     parse_event(value)
 }
 

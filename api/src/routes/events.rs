@@ -115,7 +115,7 @@ impl<'de> serde::de::Visitor<'de> for Limited {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element::<Value>()? {
+        while let Some(v) = seq.next_element_seed(ledger::interchange::Strict)? {
             if out.len() == self.max {
                 return Err(serde::de::Error::custom(TOO_MANY));
             }
@@ -144,10 +144,15 @@ impl<'de> serde::de::Visitor<'de> for TopLevel {
         let mut rest = serde_json::Map::new();
         let mut events = None;
         while let Some(key) = map.next_key::<String>()? {
+            if rest.contains_key(&key) || (key == "events" && events.is_some()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is written twice in one object"
+                )));
+            }
             if key == "events" {
                 events = Some(map.next_value_seed(Limited { max: self.max })?);
             } else {
-                rest.insert(key, map.next_value::<Value>()?);
+                rest.insert(key, map.next_value_seed(ledger::interchange::Strict)?);
             }
         }
         Ok(Parsed::Object(rest, events.unwrap_or_default()))
@@ -174,7 +179,8 @@ fn parse_body(
                 if events.len() == max {
                     return Err(too_many(max));
                 }
-                let value: Value = serde_json::from_str(line).map_err(|e| parse_error(&e, i))?;
+                let value: Value =
+                    ledger::interchange::from_str_strict(line).map_err(|e| parse_error(&e, i))?;
                 events.push(BodyEvent {
                     value,
                     pointer: String::new(),
@@ -279,13 +285,20 @@ fn within_scope(state: &AppState, principal: &Principal, message: &str) -> Strin
 }
 
 /// `STREAM=N, STREAM=N` from the expected-versions header.
+/// Every header of that name counts (as one comma-separated list, RFC 9110 §5.3): a second one is
+/// never ignored.
 fn parse_expected_header(headers: &HeaderMap) -> Result<Vec<(String, u64)>, ApiError> {
-    let Some(v) = headers.get(EXPECTED_VERSIONS_HEADER) else {
-        return Ok(Vec::new());
-    };
-    let text = v
-        .to_str()
-        .map_err(|_| ApiError::validation(format!("{EXPECTED_VERSIONS_HEADER} is not ASCII")))?;
+    let mut all = Vec::new();
+    for v in headers.get_all(EXPECTED_VERSIONS_HEADER) {
+        let text = v.to_str().map_err(|_| {
+            ApiError::validation(format!("{EXPECTED_VERSIONS_HEADER} is not ASCII"))
+        })?;
+        all.extend(parse_expected_list(text)?);
+    }
+    Ok(all)
+}
+
+fn parse_expected_list(text: &str) -> Result<Vec<(String, u64)>, ApiError> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|part| {

@@ -85,6 +85,12 @@ pub enum StoreArg {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    Lawful,
+    Unlawful,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
     Json,
@@ -254,6 +260,9 @@ enum Command {
         /// Only this stream (case)
         #[arg(long)]
         stream: Option<String>,
+        /// Only lawful or only unlawful verdicts (as the API's `verdict=`)
+        #[arg(long, value_enum)]
+        verdict: Option<VerdictArg>,
         /// Judge with only what had been recorded by this time (RFC 3339)
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
@@ -699,6 +708,7 @@ fn run(cli: Cli) -> Result<u8> {
             at: _,
             year,
             stream,
+            verdict,
             as_of,
             format,
             fail,
@@ -706,6 +716,7 @@ fn run(cli: Cli) -> Result<u8> {
             &ctx,
             year,
             stream.as_deref(),
+            verdict.map(|v| v == VerdictArg::Lawful),
             as_of.as_deref(),
             format,
             fail,

@@ -457,3 +457,49 @@ fn an_import_with_a_key_written_twice_is_refused_and_writes_nothing() {
     }
     assert_eq!(head(data.path()), None);
 }
+
+#[test]
+fn small_cli_edges_say_what_was_meant() {
+    let data = tempfile::tempdir().unwrap();
+    let file = fixture("scenarios/12-boundaries.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", file.to_str().unwrap()]).code,
+        0
+    );
+    // `--verdict` as in the API.
+    let all = json(&garanti(data.path(), &["sanctions", "--format", "json"]));
+    let lawful = json(&garanti(
+        data.path(),
+        &["sanctions", "--verdict", "lawful", "--format", "json"],
+    ));
+    let unlawful = json(&garanti(
+        data.path(),
+        &["sanctions", "--verdict", "unlawful", "--format", "json"],
+    ));
+    let n = |v: &serde_json::Value| v.as_array().unwrap().len();
+    assert_eq!(n(&lawful) + n(&unlawful), n(&all));
+    assert!(lawful
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["verdict"] == "lawful"));
+    // `--rules CODE` (the parameters file) for `--rule CODE`.
+    let run = garanti(
+        data.path(),
+        &["findings", "--rules", "dk.minplan.goal_deficient"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--rule dk.minplan.goal_deficient"),
+        "{}",
+        run.stderr
+    );
+    // A .pdf report is refused, not JSON in a .pdf file.
+    let out = data.path().join("r.pdf");
+    let run = garanti(
+        data.path(),
+        &["report", "--year", "2017", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!out.exists());
+}

@@ -199,8 +199,15 @@ impl Params {
     }
 }
 
+/// The largest value a parameter may have: a hundred years in days (no rule counts further; a
+/// larger number of months would wrap where the rules count in 32 bits).
+pub const MAX_PARAMETER: i64 = 36_500;
+
 fn scalar(name: &str, v: &toml::Value) -> Result<i64, ParamsError> {
     match v {
+        toml::Value::Integer(i) if *i > MAX_PARAMETER => Err(ParamsError(format!(
+            "{name}: {i} is out of range; a value may be at most {MAX_PARAMETER}"
+        ))),
         toml::Value::Integer(i) if *i >= 0 => Ok(*i),
         toml::Value::Boolean(b) => Ok(i64::from(*b)),
         _ => Err(ParamsError(format!(
@@ -296,6 +303,7 @@ mod tests {
             ("[parameters]\n\"nope\" = 1", "unknown parameter"),
             ("time_zone = \"Mars/Olympus\"", "IANA"),
             ("[parameters]\n\"dk.rehab.indsatsplan_months\" = -1", "whole number"),
+            ("[parameters]\n\"dk.rehab.indsatsplan_months\" = 4294967298", "out of range"),
             ("[parameters]\n\"dk.rehab.indsatsplan_months\" = [{ value = 1, from = \"2020-01-01\" }, { value = 2, from = \"2020-06-01\" }]", "overlap"),
             ("colour = 1", "unknown key"),
         ] {

@@ -155,6 +155,9 @@ pub fn report(
         (None, Some("html" | "htm")) => ReportFormat::Html,
         (None, Some("xlsx")) => ReportFormat::Xlsx,
         (None, Some("csv")) => ReportFormat::Csv,
+        (None, Some("pdf")) => {
+            bail!("a PDF report is not made yet: write --out FILE.html and print it from a browser")
+        }
         _ => ReportFormat::Json,
     };
     if format == ReportFormat::Xlsx && out.is_none() {

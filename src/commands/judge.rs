@@ -20,17 +20,20 @@ fn seqs(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn sanctions(
     ctx: &Context,
     year: Option<i32>,
     stream: Option<&str>,
+    lawful: Option<bool>,
     as_of: Option<&str>,
     format: Format,
     fail: bool,
 ) -> Result<u8> {
     let eval = evaluation(ctx, as_of)?;
     let projection = crate::load::projection(ctx)?;
-    let verdicts = eval.sanctions(&projection, Scope { year, stream });
+    let mut verdicts = eval.sanctions(&projection, Scope { year, stream });
+    verdicts.retain(|s| lawful.is_none_or(|l| s.lawful == l));
     match format {
         Format::Json => outln!(
             "{}",

@@ -61,8 +61,17 @@ impl Context {
     pub fn new(cli: &Cli) -> Result<Context> {
         let params = match &cli.rules {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read the rules file {}", path.display()))?;
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    let name = path.display().to_string();
+                    // `findings --rules dk.x.y` meant the rule filter, not a parameters file.
+                    let hint = match name.starts_with("dk.") || name.starts_with("se.") {
+                        true => format!(
+                            "; to see one rule, use --rule {name} (--rules is a parameters file)"
+                        ),
+                        false => String::new(),
+                    };
+                    format!("cannot read the rules file {name}{hint}")
+                })?;
                 Params::from_toml(&text).with_context(|| format!("in {}", path.display()))?
             }
             None => Params::default(),

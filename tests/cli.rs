@@ -503,3 +503,22 @@ fn small_cli_edges_say_what_was_meant() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(!out.exists());
 }
+
+#[test]
+fn a_bom_or_a_csv_file_is_named_as_such() {
+    let data = tempfile::tempdir().unwrap();
+    let run = garanti_stdin(
+        data.path(),
+        &["import", "-"],
+        &format!("\u{feff}{GUIDANCE}\n"),
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("byte-order mark"), "{}", run.stderr);
+    let run = garanti_stdin(
+        data.path(),
+        &["import", "-"],
+        "stream;type;effective_at\ndk-101:c-1;x;2017\n",
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("JSON Lines"), "{}", run.stderr);
+}

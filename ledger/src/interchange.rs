@@ -269,6 +269,18 @@ fn strict_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, V
 /// Parses one line of JSON Lines: a typed fast path for well-formed events, and for anything else
 /// the general path, whose errors name the field.
 pub fn parse_line(line: &str) -> Result<(NewEvent, Map<String, Value>), FieldError> {
+    if line.starts_with('\u{feff}') {
+        return Err(FieldError::new(
+            "",
+            "the line starts with a byte-order mark (U+FEFF, bytes EF BB BF): save the file as UTF-8 without a BOM",
+        ));
+    }
+    if !line.trim_start().starts_with('{') {
+        return Err(FieldError::new(
+            "",
+            "is not a JSON object: garanti imports JSON Lines, one event object per line (EVENTS.md), not CSV or a JSON array",
+        ));
+    }
     if let Ok(e) = serde_json::from_str::<Envelope<'_>>(line) {
         let fields = EnvelopeFields {
             stream: &e.stream,

@@ -1632,3 +1632,41 @@ async fn keys_written_twice_are_refused_and_second_headers_count() {
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
     assert_eq!(app.records(), 16);
 }
+
+/// JSON Lines errors name the line and the column within it; invalid UTF-8 names its line.
+#[tokio::test]
+async fn json_lines_errors_name_line_and_column_and_bad_utf8_its_line() {
+    let app = App::new();
+    let good = r#"{"stream":"dk-101:c-0008","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","actor":"cw","data":{}}"#;
+    let body = format!("{good}\n{{\"stream\": oops}}\n");
+    let a = app
+        .send(
+            "POST",
+            "/v1/events",
+            Some(ADMIN),
+            Some("application/x-ndjson"),
+            &body,
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = a.json();
+    assert_eq!(p["line"], 2, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("column 12"), "{p}");
+    use tower::ServiceExt as _;
+    let mut bytes = format!("{good}\n{good}\n").into_bytes();
+    bytes.extend_from_slice(b"{\"x\":\"\xff\"}\n");
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/events")
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("content-type", "application/x-ndjson")
+        .body(axum::body::Body::from(bytes))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    use http_body_util::BodyExt as _;
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let p: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(p["line"], 3, "{p}");
+}

@@ -62,8 +62,20 @@ fn body_form(headers: &HeaderMap) -> Result<BodyForm, ApiError> {
 }
 
 fn parse_error(e: &serde_json::Error, line_offset: usize) -> ApiError {
+    let detail = match line_offset {
+        0 => format!("the body is not valid JSON: {e}"),
+        // serde_json counts within the one line it was given: say which line of the body.
+        _ => format!(
+            "line {} is not valid JSON: {} (column {})",
+            e.line() + line_offset,
+            e.to_string()
+                .rsplit_once(" at line ")
+                .map_or(e.to_string(), |(m, _)| m.to_owned()),
+            e.column()
+        ),
+    };
     ApiError::Validation {
-        detail: format!("the body is not valid JSON: {e}"),
+        detail,
         at: Some(Location {
             pointer: String::new(),
             line: Some(e.line() + line_offset),
@@ -166,8 +178,20 @@ fn parse_body(
     body: &[u8],
     max: usize,
 ) -> Result<(Vec<BodyEvent>, ExpectedVersions), ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::validation(format!("the body is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let line = 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        ApiError::Validation {
+            detail: format!("the body is not UTF-8 at line {line}: {e}"),
+            at: Some(Location {
+                pointer: String::new(),
+                line: Some(line),
+                index: None,
+            }),
+        }
+    })?;
     match form {
         BodyForm::Lines => {
             let mut events = Vec::new();

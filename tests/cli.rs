@@ -522,3 +522,22 @@ fn a_bom_or_a_csv_file_is_named_as_such() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("JSON Lines"), "{}", run.stderr);
 }
+
+#[test]
+fn a_report_of_a_year_without_events_is_refused_saying_what_there_is() {
+    let data = tempfile::tempdir().unwrap();
+    let file = fixture("scenarios/12-boundaries.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", file.to_str().unwrap()]).code,
+        0
+    );
+    let run = garanti(data.path(), &["report", "--year", "2030"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("no events dated in 2030"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(garanti(data.path(), &["report", "--year", "2017"]).code, 0);
+}

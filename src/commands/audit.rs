@@ -66,6 +66,29 @@ fn load(ctx: &Context, export: Option<&Path>) -> Result<(Loaded, Source, Option<
     }
 }
 
+/// A report of a year the ledger holds no events of would look clean: it is refused, saying what
+/// the ledger holds.
+fn check_has_events(ctx: &Context, loaded: &Loaded, year: i32) -> Result<()> {
+    use chrono::Datelike as _;
+    let cal = &ctx.params.calendar;
+    let mut years: Option<(i32, i32)> = None;
+    for (_, facts) in loaded.projection.streams() {
+        for f in &facts.facts {
+            let y = cal.date(f.effective_at).year();
+            if y == year {
+                return Ok(());
+            }
+            years = Some(years.map_or((y, y), |(lo, hi)| (lo.min(y), hi.max(y))));
+        }
+    }
+    match years {
+        None => bail!("the ledger holds no events: there is nothing to report (import events first)"),
+        Some((lo, hi)) => bail!(
+            "the ledger holds no events dated in {year} (its events are dated {lo}–{hi}): a report of {year} would have nothing to judge"
+        ),
+    }
+}
+
 /// Reads the records of some streams, from the ledger's stream index or from a second pass over
 /// the export file.
 fn records_of(
@@ -165,6 +188,7 @@ pub fn report(
     }
     let eval = evaluation(ctx, as_of)?;
     let (loaded, source, ledger) = load(ctx, export)?;
+    check_has_events(ctx, &loaded, year)?;
     // With a signed checkpoint of these records, the sample's evidence comes with its proofs.
     let size = loaded.records;
     let prove = |seq: u64| ledger.as_ref()?.entry_proof(seq, size).ok();

@@ -413,6 +413,8 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// The latest checkpoint the ledger signed.
     pub checkpoint: RwLock<Option<Arc<ledger::transparency::KeptCheckpoint>>>,
+    /// Cases judged at once (each on a blocking thread, off the view's lock).
+    pub judging: Arc<tokio::sync::Semaphore>,
     /// The projection of a signed checkpoint's records, last asked for (`as_of_size`).
     pub at_size: std::sync::Mutex<Option<(u64, Arc<Projection>)>>,
 }
@@ -471,6 +473,9 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             checkpoint: RwLock::new(checkpoint),
             at_size: std::sync::Mutex::new(None),
+            judging: Arc::new(tokio::sync::Semaphore::new(
+                2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             cases: CaseCache::new(config.limits.case_cache_bytes),
             ledger,
             writer,

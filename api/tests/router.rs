@@ -1670,3 +1670,55 @@ async fn json_lines_errors_name_line_and_column_and_bad_utf8_its_line() {
     let p: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(p["line"], 3, "{p}");
 }
+
+/// A case being judged holds nothing the writer needs: while every judging slot is taken (a
+/// case read waits for one, as it would behind a slow case), appends are folded and answered and
+/// the head is read; the case is answered once a slot frees, with what it was asked about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn judging_a_case_never_holds_up_the_writer() {
+    let app = App::seeded().await;
+    let slots = app.state.judging.available_permits();
+    let held = app
+        .state
+        .judging
+        .clone()
+        .acquire_many_owned(slots as u32)
+        .await
+        .unwrap();
+    let router = app.router.clone();
+    let request = app.request(
+        "GET",
+        "/v1/streams/dk-101:c-0001",
+        Some(ADMIN),
+        None,
+        "",
+        &[],
+    );
+    let reading = tokio::spawn(async move {
+        use tower::ServiceExt as _;
+        router.oneshot(request).await.unwrap().status()
+    });
+    tokio::task::yield_now().await;
+    let guard = std::time::Duration::from_secs(60);
+    let append = tokio::time::timeout(
+        guard,
+        app.post_json(
+            "/v1/events",
+            ADMIN,
+            r#"[{"stream":"dk-102:c-0009","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","actor":"cw","data":{}}]"#,
+        ),
+    )
+    .await
+    .expect("an append waited for a case being judged");
+    assert_eq!(append.status, StatusCode::CREATED, "{}", append.text);
+    let head = tokio::time::timeout(guard, app.get("/v1/ledger/head", ADMIN))
+        .await
+        .expect("the head waited for a case being judged");
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(
+        !reading.is_finished(),
+        "the case read did not wait for a judging slot"
+    );
+    drop(held);
+    assert_eq!(reading.await.unwrap(), StatusCode::OK);
+}

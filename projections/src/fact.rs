@@ -173,6 +173,37 @@ impl Projection {
         self.streams.iter().map(|(k, s)| (k, &**s))
     }
 
+    /// What judging one case reads: its stream and, if this projection keeps the index of
+    /// follow-up wordings, its municipality's entries in it and its follow-up count. Taken under
+    /// a lock it costs a few `Arc` clones and one pass over the index; judged alone it gives the
+    /// case the answer the whole projection gives (`replay/tests/one_case.rs`).
+    pub fn excerpt(&self, stream: &str) -> Projection {
+        let municipality = municipality_of(stream);
+        let streams: BTreeMap<Arc<str>, Arc<StreamFacts>> = self
+            .streams
+            .get_key_value(stream)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .into_iter()
+            .collect();
+        Projection {
+            facts: streams.values().map(|s| s.facts.len() as u64).sum(),
+            streams,
+            wording: self.wording.as_ref().map(|index| {
+                index
+                    .iter()
+                    .filter(|((m, _), _)| &**m == municipality)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            followups: self
+                .followups
+                .get(municipality)
+                .map(|n| (Box::from(municipality), *n))
+                .into_iter()
+                .collect(),
+        }
+    }
+
     /// Keeps only the streams `keep` says yes to (e.g. one municipality's, on a snapshot).
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.streams.retain(|id, _| keep(id));

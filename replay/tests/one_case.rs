@@ -38,6 +38,44 @@ fn with_an_index_of_wordings_one_case_is_still_judged_as_in_the_whole() {
     one_case_equals_whole(projection);
 }
 
+/// A server judges one case on an excerpt taken under its lock: every case's answer from its
+/// excerpt is the answer from the whole projection, and so is its judgement version.
+#[test]
+fn one_case_judged_on_its_excerpt_is_judged_as_in_the_whole() {
+    let mut projection = demo_projection(400);
+    projection.index_wordings();
+    let params = Params::default();
+    let eval = Evaluation {
+        params: &params,
+        as_of: None,
+        now: 1_546_300_800_000_000_000,
+    };
+    let ids: Vec<Arc<str>> = projection.streams().map(|(id, _)| id.clone()).collect();
+    let mut with_followups = 0;
+    for id in &ids {
+        let excerpt = projection.excerpt(id);
+        assert_eq!(
+            excerpt.judgement_version(id),
+            projection.judgement_version(id)
+        );
+        with_followups += usize::from(projection.judgement_version(id).is_some_and(|(_, f)| f > 0));
+        let whole =
+            serde_json::to_value(replay::output::case_with(&eval, &projection, id, ())).unwrap();
+        let alone =
+            serde_json::to_value(replay::output::case_with(&eval, &excerpt, id, ())).unwrap();
+        assert_eq!(alone, whole, "{id}");
+        assert_eq!(
+            eval.judged_until(&excerpt, id),
+            eval.judged_until(&projection, id),
+            "{id}"
+        );
+    }
+    assert!(
+        with_followups > 10,
+        "the demo has cases whose judgement reads other cases"
+    );
+}
+
 #[test]
 fn an_index_kept_while_folding_is_the_index_built_afterwards() {
     let mut built_after = demo_projection(150);

@@ -189,40 +189,71 @@ pub async fn stream(
         let as_of = as_of(q.as_of.as_deref())?;
         return stream_at_size(state, stream, as_of, size).await;
     }
-    let eval = evaluation(&state, as_of(q.as_of.as_deref())?);
-    let view = state.read();
-    let Some((id, facts)) = view.projection.stream_entry(&stream) else {
-        return Err(ApiError::NotFound(format!("no events on stream {stream}")));
+    let as_of = as_of(q.as_of.as_deref())?;
+    let now = evaluation(&state, as_of).now;
+    // What judging the case reads is taken under the view's lock (an excerpt: a few Arc clones);
+    // the judging happens off the lock, on a bounded number of blocking threads, so that a large
+    // case never holds up the writer's fold, nor other requests.
+    let (case, id, count, judgement, head) = {
+        let view = state.read();
+        let Some((id, facts)) = view.projection.stream_entry(&stream) else {
+            return Err(ApiError::NotFound(format!("no events on stream {stream}")));
+        };
+        // Judged now (no as_of): the answer holds until the case changes or the clock passes an
+        // instant its judgement turns on, and is kept that long.
+        let judgement = match as_of {
+            None => view.projection.judgement_version(&stream),
+            Some(_) => None,
+        };
+        if let Some(parts) = judgement.and_then(|j| state.cases.answer(id, j, now)) {
+            return Ok(spliced(parts));
+        }
+        // The events as of the view's head: records committed after it are not folded yet.
+        let head = view.head.map(|h| h.seq);
+        let excerpt = view.projection.excerpt(&stream);
+        (excerpt, id.clone(), facts.facts.len(), judgement, head)
     };
-    // Judged now (no as_of): the answer holds until the case changes or the clock passes an
-    // instant its judgement turns on, and is kept that long.
-    let judgement = match eval.as_of {
-        None => view.projection.judgement_version(&stream),
-        Some(_) => None,
-    };
-    if let Some(parts) = judgement.and_then(|j| state.cases.answer(id, j, eval.now)) {
-        return Ok(spliced(parts));
-    }
-    let cal = &state.params().calendar;
-    // The events as of the view's head: records committed after it are not folded yet.
-    let head = view.head.map(|h| h.seq);
-    let timeline = state
-        .cases
-        .timeline(id, facts.facts.len(), || -> Result<_, ApiError> {
-            let mut records = state.ledger.stream(&stream)?;
-            records.retain(|r| head.is_some_and(|h| r.seq <= h));
-            serde_json::to_vec(&replay::report::timeline(cal, &records))
-                .map(Bytes::from)
-                .map_err(ApiError::internal)
-        })?;
-    let (before, after) = around_timeline(&eval, &view.projection, &stream)?;
-    if let Some(j) = judgement {
-        let until = eval.judged_until(&view.projection, &stream);
-        state
+    judging(&state, move |state| {
+        let eval = evaluation(state, as_of);
+        let cal = &state.params().calendar;
+        let timeline = state
             .cases
-            .keep_answer(id, j, until, (before.clone(), after.clone()));
-    }
-    Ok(spliced([before, timeline, after]))
+            .timeline(&id, count, || -> Result<_, ApiError> {
+                let mut records = state.ledger.stream(&stream)?;
+                records.retain(|r| head.is_some_and(|h| r.seq <= h));
+                serde_json::to_vec(&replay::report::timeline(cal, &records))
+                    .map(Bytes::from)
+                    .map_err(ApiError::internal)
+            })?;
+        let (before, after) = around_timeline(&eval, &case, &stream)?;
+        if let Some(j) = judgement {
+            let until = eval.judged_until(&case, &stream);
+            state
+                .cases
+                .keep_answer(&id, j, until, (before.clone(), after.clone()));
+        }
+        Ok(spliced([before, timeline, after]))
+    })
+    .await
+}
+
+/// Runs one case's judging on a blocking thread, at most `Shared::judging` at a time.
+async fn judging<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = state
+        .judging
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
+    let state = state.clone();
+    blocking(move || {
+        let _permit = permit;
+        work(&state)
+    })
+    .await
 }
 
 /// A case judged on the records of the signed checkpoint of `size`: its events among them.
@@ -384,35 +415,43 @@ pub async fn sanction(
     if let Some(size) = q.as_of_size {
         return sanction_at_size(state, principal, id, as_of, size).await;
     }
-    let eval = evaluation(&state, as_of);
-    let view = state.read();
     let missing =
         || ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"));
-    let stream = view.sanction_stream(&id).ok_or_else(missing)?;
-    // Another municipality's sanction is not said to exist.
-    if !principal.may_touch(stream) {
-        return Err(missing());
-    }
-    let Some((stream, facts)) = view.projection.stream_entry(stream) else {
-        return Err(missing());
+    // The case is taken under the view's lock as an excerpt and judged off it (see `stream`).
+    let (case, stream, version) = {
+        let view = state.read();
+        let stream = view.sanction_stream(&id).ok_or_else(missing)?;
+        // Another municipality's sanction is not said to exist.
+        if !principal.may_touch(stream) {
+            return Err(missing());
+        }
+        let Some((stream, facts)) = view.projection.stream_entry(stream) else {
+            return Err(missing());
+        };
+        // A verdict rests on its stream alone: without as_of, the answer holds until the
+        // stream grows.
+        let version = as_of.is_none().then_some(facts.facts.len());
+        if let Some(body) = version.and_then(|v| state.cases.sanction(stream, v, &id)) {
+            return Ok(json_response(body));
+        }
+        (view.projection.excerpt(stream), stream.clone(), version)
     };
-    // A verdict rests on its stream alone: without as_of, the answer holds until the stream grows.
-    let version = eval.as_of.is_none().then_some(facts.facts.len());
-    if let Some(body) = version.and_then(|v| state.cases.sanction(stream, v, &id)) {
-        return Ok(json_response(body));
-    }
-    let verdict = eval
-        .sanction_in(&view.projection, Some(stream), &id)
-        .ok_or_else(|| ApiError::NotFound(format!("no sanction {id:?} as of that time")))?;
-    let cal = &state.params().calendar;
-    let described = replay::output::Described::of(cal, &view.projection, &verdict);
-    let body = Bytes::from(
-        serde_json::to_vec(&described.explain(cal, &verdict)).map_err(ApiError::internal)?,
-    );
-    if let Some(v) = version {
-        state.cases.keep_sanction(stream, v, &id, body.clone());
-    }
-    Ok(json_response(body))
+    judging(&state, move |state| {
+        let eval = evaluation(state, as_of);
+        let verdict = eval
+            .sanction_in(&case, Some(&stream), &id)
+            .ok_or_else(|| ApiError::NotFound(format!("no sanction {id:?} as of that time")))?;
+        let cal = &state.params().calendar;
+        let described = replay::output::Described::of(cal, &case, &verdict);
+        let body = Bytes::from(
+            serde_json::to_vec(&described.explain(cal, &verdict)).map_err(ApiError::internal)?,
+        );
+        if let Some(v) = version {
+            state.cases.keep_sanction(&stream, v, &id, body.clone());
+        }
+        Ok(json_response(body))
+    })
+    .await
 }
 
 /// A JSON answer already serialised.

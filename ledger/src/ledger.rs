@@ -68,11 +68,13 @@ pub enum AppendError {
         expected: u64,
         current: u64,
     },
-    #[error("event {event}, field `{field}`: {message}")]
+    #[error("event {event}, field `{field}`: {}", with_claim(message, *claimed_by))]
     Constraint {
         event: usize,
         field: String,
         message: String,
+        /// The seq of the record that claimed the key, when the refusal is a key taken before.
+        claimed_by: Option<u64>,
     },
     /// The disk is full: nothing of the batch was written; retry once there is room.
     #[error("the disk is full ({0}); nothing was written: retry once there is room")]
@@ -87,6 +89,14 @@ impl From<&StoreError> for AppendError {
             StoreError::Full(m) => AppendError::StorageFull(m.clone()),
             other => AppendError::Storage(other.to_string()),
         }
+    }
+}
+
+/// A refusal's message with the seq of the record that claimed the key, if there is one.
+pub fn with_claim(message: &str, claimed_by: Option<u64>) -> String {
+    match claimed_by {
+        Some(seq) => format!("{message} (seq {seq})"),
+        None => message.to_owned(),
     }
 }
 
@@ -1180,17 +1190,18 @@ fn compare_leaves(
     start: u64,
     leaves: &[TreeHash],
 ) -> Result<Option<ChainFault>, StoreError> {
-    // The leaves' keys are a range in which their parents are interleaved.
-    let stored: HashMap<u64, TreeHash> = storage
-        .tree_range(
-            merkle::stored_key(0, start),
-            merkle::stored_key(0, start + leaves.len() as u64),
-        )?
-        .into_iter()
-        .collect();
+    // The leaves' keys are a range, in key order, in which their parents are interleaved.
+    let stored = storage.tree_range(
+        merkle::stored_key(0, start),
+        merkle::stored_key(0, start + leaves.len() as u64),
+    )?;
     for (i, leaf) in leaves.iter().enumerate() {
         let seq = start + i as u64;
-        let found = stored.get_key_value(&merkle::stored_key(0, seq));
+        let key = merkle::stored_key(0, seq);
+        let found = stored
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .map(|at| (&stored[at].0, &stored[at].1));
         if found.map(|(_, h)| h) != Some(leaf) {
             return Ok(Some(ChainFault {
                 seq,
@@ -1374,7 +1385,8 @@ impl<'a> Group<'a> {
                         return Err(AppendError::Constraint {
                             event: *event,
                             field: field.clone(),
-                            message: format!("{message} (seq {seq})"),
+                            message: message.clone(),
+                            claimed_by: Some(*seq),
                         });
                     }
                     let seq = first_seq + *event as u64;
@@ -1392,6 +1404,7 @@ impl<'a> Group<'a> {
                             event: *event,
                             field: field.clone(),
                             message: message.clone(),
+                            claimed_by: None,
                         });
                     }
                 }
@@ -1482,6 +1495,7 @@ fn encode_records(
                 message: format!(
                     "the event would be stored in {size} bytes; a record may have at most {MAX_RECORD_BYTES} (the transparency log's entry bundles give each a 16-bit length): split its data over several events"
                 ),
+                claimed_by: None,
             });
         }
         values.push(value);

@@ -20,7 +20,9 @@ pub mod verify;
 pub mod witness;
 
 pub use datadir::Access;
-pub use ledger::{Append, AppendError, Constraint, Health, Ledger, LedgerError, Receipt, Verdict};
+pub use ledger::{
+    with_claim, Append, AppendError, Constraint, Health, Ledger, LedgerError, Receipt, Verdict,
+};
 pub use record::{Hash, Head, NewEvent, RecordView, StoredRecord, Timestamp};
 pub use storage::Backend;
 pub use verify::{ChainFault, FaultKind};

@@ -50,11 +50,27 @@ fn the_documented_tree_vectors_hold() {
         hex::encode(merkle::leaf_hash(&record)),
         "8711fb97050f45fc29a75c55201444406258a36dd17929ee490a93a7ff310a4e"
     );
+    // The roots of the RFC 6962 test leaves for every size 1..=8 (certificate-transparency's
+    // and transparency-dev/merkle's test vectors).
+    let roots = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
     let (f, mem) = tree();
-    assert_eq!(
-        hex::encode(f.root()),
-        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
-    );
+    for (size, root) in (1..=8u64).zip(roots) {
+        assert_eq!(
+            hex::encode(merkle::root(size, &mem).unwrap()),
+            root,
+            "size {size}"
+        );
+    }
+    assert_eq!(hex::encode(f.root()), roots[7]);
     let b64 = |v: Vec<TreeHash>| v.iter().map(merkle::to_base64).collect::<Vec<_>>();
     assert_eq!(
         b64(merkle::inclusion_proof(5, 8, &mem).unwrap()),

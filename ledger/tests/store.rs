@@ -194,7 +194,8 @@ fn a_refused_batch_writes_nothing() {
             AppendError::Constraint {
                 event: 1,
                 field: "data.x".into(),
-                message: "never-claimed is missing".into()
+                message: "never-claimed is missing".into(),
+                claimed_by: None,
             }
         );
         assert_eq!(ledger.head(), head);

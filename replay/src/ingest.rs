@@ -295,10 +295,11 @@ pub fn import(
                                 event,
                                 field,
                                 message,
+                                claimed_by,
                             } => ImportError::Refused {
                                 line: lines.get(event).copied().unwrap_or(0),
                                 field,
-                                message,
+                                message: ledger::with_claim(&message, claimed_by),
                             },
                             other => ImportError::Append(other),
                         });

@@ -209,46 +209,45 @@ fn transparency_timings(ledger: &Ledger, n: u64, seed: u64) -> Result<Vec<(Strin
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) % n
     };
-    let t = Instant::now();
-    for _ in 0..PROOFS {
-        std::hint::black_box(ledger.inclusion_proof(next(), n)?);
-    }
-    rows.push((
-        "inclusion proof of a random record".into(),
-        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
-    ));
-    let t = Instant::now();
-    for _ in 0..PROOFS {
-        std::hint::black_box(ledger.entry_proof(next(), n)?);
-    }
-    rows.push((
-        "the same with the record read (a `prove SEQ` bundle's body)".into(),
-        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
-    ));
-    let t = Instant::now();
-    for _ in 0..PROOFS {
-        std::hint::black_box(ledger.consistency_proof(1 + next() % n.max(1), n)?);
-    }
-    rows.push((
-        "consistency proof from a random size".into(),
-        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
-    ));
-    let signer = ledger::note::NoteSigner::generate("bench.example/garanti", 1)?;
-    let t = Instant::now();
-    for _ in 0..PROOFS {
-        let tree = ledger.tree();
-        let text = ledger::note::Checkpoint {
-            origin: signer.name().to_owned(),
-            size: tree.size(),
-            root: tree.root(),
+    // Microseconds per call of `work`, over PROOFS calls.
+    let mut each = |what: &str, work: &mut dyn FnMut(u64) -> Result<()>| -> Result<()> {
+        let t = Instant::now();
+        for _ in 0..PROOFS {
+            work(next())?;
         }
-        .text();
-        std::hint::black_box(signer.sign(&text)?);
-    }
-    rows.push((
-        "checkpoint signed (root from the frontier, Ed25519)".into(),
-        t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64,
-    ));
+        rows.push((what.into(), t.elapsed().as_secs_f64() * 1e6 / PROOFS as f64));
+        Ok(())
+    };
+    each("inclusion proof of a random record", &mut |seq| {
+        std::hint::black_box(ledger.inclusion_proof(seq, n)?);
+        Ok(())
+    })?;
+    each(
+        "the same with the record read (a `prove SEQ` bundle's body)",
+        &mut |seq| {
+            std::hint::black_box(ledger.entry_proof(seq, n)?);
+            Ok(())
+        },
+    )?;
+    each("consistency proof from a random size", &mut |seq| {
+        std::hint::black_box(ledger.consistency_proof(1 + seq, n)?);
+        Ok(())
+    })?;
+    let signer = ledger::note::NoteSigner::generate("bench.example/garanti", 1)?;
+    each(
+        "checkpoint signed (root from the frontier, Ed25519)",
+        &mut |_| {
+            let tree = ledger.tree();
+            let text = ledger::note::Checkpoint {
+                origin: signer.name().to_owned(),
+                size: tree.size(),
+                root: tree.root(),
+            }
+            .text();
+            std::hint::black_box(signer.sign(&text)?);
+            Ok(())
+        },
+    )?;
     let t = Instant::now();
     ledger.sign_checkpoint(&signer, ledger::Timestamp::now())?;
     rows.push((

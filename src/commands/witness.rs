@@ -25,6 +25,15 @@ pub enum Source<'a> {
     Url(&'a str),
 }
 
+/// The source, with a URL's fetcher made.
+enum Input<'a> {
+    Files {
+        checkpoint: &'a Path,
+        proof: Option<&'a Path>,
+    },
+    Log(Fetcher),
+}
+
 /// `garanti witness`.
 pub fn witness(log_key: &str, witness_key: &Path, state: &Path, source: Source<'_>) -> Result<u8> {
     let verifier = super::log::read_verifier(log_key)?;
@@ -44,17 +53,17 @@ pub fn witness(log_key: &str, witness_key: &Path, state: &Path, source: Source<'
         .with_context(|| format!("cannot write in {}", state.display()))?;
     lock.lock()
         .with_context(|| format!("cannot lock {}", state.display()))?;
-    let fetcher = match &source {
-        Source::Url(url) => Some(Fetcher::new(url)?),
-        Source::Files { .. } => None,
+    // A URL is fetched from: the fetcher stands in for it from here on.
+    let input = match source {
+        Source::Files { checkpoint, proof } => Input::Files { checkpoint, proof },
+        Source::Url(url) => Input::Log(Fetcher::new(url)?),
     };
-    let note = match (&source, &fetcher) {
-        (Source::Files { checkpoint, .. }, _) => std::fs::read_to_string(checkpoint)
+    let note = match &input {
+        Input::Files { checkpoint, .. } => std::fs::read_to_string(checkpoint)
             .with_context(|| format!("cannot read {}", checkpoint.display()))?,
-        (Source::Url(_), Some(f)) => {
+        Input::Log(f) => {
             String::from_utf8(f.get("checkpoint")?).context("the log's checkpoint is not UTF-8")?
         }
-        (Source::Url(_), None) => bail!("no fetcher"),
     };
     let (checkpoint, opened) = Checkpoint::open(&note, &verifier)
         .context("the checkpoint is not signed by the log's key")?;
@@ -64,13 +73,12 @@ pub fn witness(log_key: &str, witness_key: &Path, state: &Path, source: Source<'
     ));
     let last = read_state(&state_file, &verifier)?;
     let grown = last.as_ref().filter(|(l, _)| l.size < checkpoint.size);
-    let proof = match (grown, &source, &fetcher) {
-        (None, _, _) => None,
-        (Some((l, _)), Source::Files { proof, .. }, _) => proof
+    let proof = match (grown, &input) {
+        (None, _) => None,
+        (Some((l, _)), Input::Files { proof, .. }) => proof
             .map(|p| proof_from_file(p, &verifier, l, &checkpoint))
             .transpose()?,
-        (Some((l, _)), Source::Url(_), Some(f)) => Some(f.consistency(l.size, checkpoint.size)?),
-        (Some(_), Source::Url(_), None) => None,
+        (Some((l, _)), Input::Log(f)) => Some(f.consistency(l.size, checkpoint.size)?),
     };
     match decide(last.as_ref().map(|(l, _)| l), &checkpoint, proof.as_deref()) {
         Ok(_) => {}

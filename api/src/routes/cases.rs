@@ -238,7 +238,7 @@ pub async fn stream(
 }
 
 /// Runs one case's judging on a blocking thread, at most `Shared::judging` at a time.
-async fn judging<T: Send + 'static>(
+pub(super) async fn judging<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

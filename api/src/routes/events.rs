@@ -284,28 +284,16 @@ fn parse_body(
     }
 }
 
-/// A refusal's message as the caller may read it: the seq of the record that claimed a key is
-/// named only if that record is in the caller's scope (a caseworker learns nothing about another
-/// municipality's records).
-fn within_scope(state: &AppState, principal: &Principal, message: &str) -> String {
-    let Some((text, seq)) = message
-        .strip_suffix(')')
-        .and_then(|m| m.rsplit_once(" (seq "))
-        .and_then(|(text, seq)| seq.parse::<u64>().ok().map(|s| (text, s)))
-    else {
-        return message.to_owned();
-    };
-    let visible = state
+/// Whether the record `seq` is in the caller's scope: a refusal names the record that claimed a
+/// key only then (a caseworker learns nothing about another municipality's records).
+fn visible(state: &AppState, principal: &Principal, seq: u64) -> bool {
+    state
         .ledger
         .get(seq)
         .ok()
         .flatten()
         .and_then(|r| r.view().ok().map(|v| principal.may_touch(v.stream)))
-        .unwrap_or(false);
-    match visible {
-        true => message.to_owned(),
-        false => text.to_owned(),
-    }
+        .unwrap_or(false)
 }
 
 /// `STREAM=N, STREAM=N` from the expected-versions header.
@@ -678,10 +666,11 @@ pub async fn append(
                     event,
                     field,
                     message,
+                    claimed_by,
                 } => Err(ApiError::Refused {
                     detail: format!(
                         "event {event}: field `{field}`: {}",
-                        within_scope(&state, &principal, &message)
+                        ledger::with_claim(&message, claimed_by.filter(|seq| visible(&state, &principal, *seq)))
                     ),
                     at: locate(event, &field),
                 }),

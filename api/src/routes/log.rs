@@ -205,37 +205,37 @@ pub async fn sanction_proof(
     principal.require(Access::ReadCases)?;
     let missing =
         || ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"));
-    let (verdict, seqs) = {
+    // Taken under the view's lock as an excerpt, judged and proved off it (as a case read is).
+    let (case, stream) = {
         let view = state.read();
         let stream = view.sanction_stream(&id).ok_or_else(missing)?;
         // Another municipality's sanction is not said to exist.
         if !principal.may_touch(stream) {
             return Err(missing());
         }
+        (view.projection.excerpt(stream), stream.to_owned())
+    };
+    let bundle = super::cases::judging(&state, move |state| {
         let eval = projections::Evaluation {
             params: state.params(),
             as_of: None,
             now: state.now(),
         };
         let s = eval
-            .sanction_in(&view.projection, Some(stream), &id)
-            .ok_or_else(missing)?;
+            .sanction_in(&case, Some(stream.as_str()), &id)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("no sanction {id:?}; GET /v1/sanctions lists them"))
+            })?;
         let seqs = replay::output::proved_seqs(&s);
-        (
-            replay::output::sanction_json(&state.params().calendar, &s),
-            seqs,
-        )
-    };
-    let bundle = blocking(move || {
         let needed = seqs.last().map_or(0, |s| s + 1);
-        let checkpoint = covering(&state, needed)?;
+        let checkpoint = covering(state, needed)?;
         let proofs = seqs
             .iter()
             .map(|seq| state.ledger.entry_proof(*seq, checkpoint.size))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ledger::proof::RecordsBundle {
-            sanction_id: id,
-            verdict,
+            sanction_id: id.clone(),
+            verdict: replay::output::sanction_json(&state.params().calendar, &s),
             checkpoint: checkpoint.note.clone(),
             proofs,
         })

@@ -198,7 +198,7 @@ pub trait Storage: Send + Sync {
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
     /// Stored tree hashes by `merkle::stored_key`, read in one transaction.
     fn tree_hashes(&self, keys: &[u64]) -> Result<Vec<Option<TreeHash>>, StoreError>;
-    /// The stored tree hashes with `from <= key < to`, in key order (a tile).
+    /// The stored tree hashes with `from <= key < to`, in key order.
     fn tree_range(&self, from: u64, to: u64) -> Result<Vec<(u64, TreeHash)>, StoreError>;
     /// The number of leaf hashes stored: the size of the tree the store holds.
     fn tree_size(&self) -> Result<u64, StoreError>;

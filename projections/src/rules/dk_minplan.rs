@@ -7,6 +7,7 @@ use crate::fact::{Fact, StreamView};
 use crate::params::{Params, NEVER_STARTED_DAYS};
 use crate::text::{blank, normalise};
 use chrono::Datelike;
+use std::collections::{HashMap, HashSet};
 
 pub const OFFER_NOT_IN_PLAN: &str = "dk.minplan.offer_not_in_plan_before_start";
 pub const PLAN_NOT_PUBLISHED: &str = "dk.minplan.plan_not_published_before_start";
@@ -27,25 +28,21 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
     };
 
     // First start of each offer.
-    let mut seen_offers: Vec<&str> = Vec::new();
+    let mut seen_offers: HashSet<&str> = HashSet::new();
     for f in view.iter() {
         let EventData::OfferStarted { offer_id: o } = &f.data else {
             continue;
         };
-        if seen_offers.contains(&o.as_ref()) {
+        if !seen_offers.insert(o) {
             continue;
         }
-        seen_offers.push(o);
         let start = f.effective_at;
         let written: Vec<u64> = plans
-            .versions_listing(o)
-            .filter(|v| v.fact.effective_at < start)
+            .written_before(o, start)
+            .iter()
             .map(|v| v.fact.seq)
             .collect();
-        let published = plans
-            .publications()
-            .filter(|p| p.take_effect < start && p.version.is_some_and(|v| v.lists(o)))
-            .last();
+        let published = plans.published_before(o, start);
         out.push(event_case(
             OFFER_NOT_IN_PLAN,
             f,
@@ -88,7 +85,7 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
 
     // Each offer's grants, starts and ends, in stream order, gathered once: every publication
     // asks about each offer it lists.
-    let mut offer_facts: Vec<(&str, Vec<&Fact>)> = Vec::new();
+    let mut offer_facts: HashMap<&str, Vec<&Fact>> = HashMap::new();
     for f in view.iter() {
         let (EventData::OfferGranted { offer_id, .. }
         | EventData::OfferStarted { offer_id }
@@ -96,10 +93,7 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
         else {
             continue;
         };
-        match offer_facts.iter_mut().find(|(id, _)| *id == &**offer_id) {
-            Some((_, facts)) => facts.push(f),
-            None => offer_facts.push((offer_id, vec![f])),
-        }
+        offer_facts.entry(offer_id.as_ref()).or_default().push(f);
     }
     let generic: Vec<String> = params.generic_goals.iter().map(|g| normalise(g)).collect();
     for p in plans.publications() {
@@ -124,9 +118,8 @@ pub fn cases(view: &StreamView<'_>, plans: &Plans<'_>, params: &Params, out: &mu
         let days = params.at(NEVER_STARTED_DAYS, pub_date);
         for o in version.offers {
             let of_offer = offer_facts
-                .iter()
-                .find(|(id, _)| *id == &**o)
-                .map_or(&[][..], |(_, facts)| &facts[..]);
+                .get(o.as_ref())
+                .map_or(&[][..], |facts| &facts[..]);
             // The latest grant by the publication.
             let grant = of_offer
                 .iter()

@@ -7,6 +7,7 @@ use crate::fact::{Fact, StreamView};
 use crate::params::{Params, DECISION_MONTHS};
 use crate::text::blank;
 use crate::time::Instant;
+use std::collections::HashMap;
 
 /// One condition checked, for `garanti explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,28 +73,109 @@ impl<'a> Decision<'a> {
     }
 }
 
-fn latest<'a>(facts: impl Iterator<Item = &'a Fact>) -> Option<&'a Fact> {
-    facts.last()
+/// What the conditions of §1 look up on one stream, gathered in one pass over it: each condition
+/// is then a look-up or a binary search, so judging every sanction of a case grows with the case,
+/// not with its square.
+pub struct CaseFacts<'v, 'a> {
+    pub view: &'v StreamView<'a>,
+    pub plans: Plans<'a>,
+    /// The first `offer_started` of each offer.
+    first_start: HashMap<&'a str, &'a Fact>,
+    /// Per offer, in stream order.
+    absences: HashMap<&'a str, Vec<&'a Fact>>,
+    /// Per offer, in stream order.
+    hearings: HashMap<&'a str, Vec<&'a Fact>>,
+    /// In stream order.
+    guidance: Vec<&'a Fact>,
+    /// Every `sanction_decided`, in stream order.
+    decisions: Vec<&'a Fact>,
+    /// The first revocation of each sanction (stream order).
+    first_revocation: HashMap<&'a str, &'a Fact>,
+}
+
+impl<'v, 'a> CaseFacts<'v, 'a> {
+    pub fn of(view: &'v StreamView<'a>) -> Self {
+        let mut c = CaseFacts {
+            view,
+            plans: Plans::of(view),
+            first_start: HashMap::new(),
+            absences: HashMap::new(),
+            hearings: HashMap::new(),
+            guidance: Vec::new(),
+            decisions: Vec::new(),
+            first_revocation: HashMap::new(),
+        };
+        for f in view.iter() {
+            match &f.data {
+                EventData::OfferStarted { offer_id } => {
+                    c.first_start.entry(offer_id.as_ref()).or_insert(f);
+                }
+                EventData::AbsenceRecorded { offer_id, .. } => {
+                    c.absences.entry(offer_id.as_ref()).or_default().push(f);
+                }
+                EventData::HearingSent { offer_id } => {
+                    c.hearings.entry(offer_id.as_ref()).or_default().push(f);
+                }
+                EventData::SanctionGuidanceGiven => c.guidance.push(f),
+                EventData::SanctionDecided { .. } => c.decisions.push(f),
+                EventData::SanctionRevoked { sanction_id, .. } => {
+                    c.first_revocation.entry(sanction_id.as_ref()).or_insert(f);
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// The facts of `of_offer` (in stream order) with `from <= effective_at <= to`.
+    fn between<'s>(of_offer: &'s [&'a Fact], from: Instant, to: Instant) -> &'s [&'a Fact] {
+        let lo = of_offer.partition_point(|f| f.effective_at < from);
+        let hi = of_offer.partition_point(|f| f.effective_at <= to);
+        of_offer.get(lo..hi).unwrap_or(&[])
+    }
+
+    fn absences_between(&self, offer: &str, from: Instant, to: Instant) -> &[&'a Fact] {
+        Self::between(self.absences.get(offer).map_or(&[], |v| &v[..]), from, to)
+    }
+
+    /// The latest hearing on `offer` at or after `from` and before `before`.
+    fn hearing_between(&self, offer: &str, from: Instant, before: Instant) -> Option<&'a Fact> {
+        let of_offer = self.hearings.get(offer)?;
+        let n = of_offer.partition_point(|f| f.effective_at < before);
+        n.checked_sub(1)
+            .map(|k| of_offer[k])
+            .filter(|f| from <= f.effective_at)
+    }
+
+    /// The latest written guidance before `before`.
+    fn guidance_before(&self, before: Instant) -> Option<&'a Fact> {
+        let n = self.guidance.partition_point(|f| f.effective_at < before);
+        n.checked_sub(1).map(|k| self.guidance[k])
+    }
+
+    fn revoked_before(&self, sanction_id: &str, before: Instant) -> bool {
+        self.first_revocation
+            .get(sanction_id)
+            .is_some_and(|r| r.effective_at < before)
+    }
 }
 
 /// Judges one sanction on its stream.
 pub fn judge(
-    view: &StreamView<'_>,
-    plans: &Plans<'_>,
+    case: &CaseFacts<'_, '_>,
     s: &Decision<'_>,
     params: &Params,
     explain: bool,
 ) -> SanctionVerdict {
     // The conditions in words are made only when an explanation is asked for.
     let say = |text: &dyn Fn() -> String| if explain { text() } else { String::new() };
+    let (view, plans) = (case.view, &case.plans);
     let cal = &params.calendar;
     let o = s.offer_id;
     let mut checks: Vec<Check> = Vec::new();
     let mut evidence: Vec<&Fact> = Vec::new();
-    let first_start = view.iter().find(
-        |f| matches!(&f.data, EventData::OfferStarted { offer_id } if offer_id.as_ref() == o),
-    );
-    let revoked = view.iter().any(|f| matches!(&f.data, EventData::SanctionRevoked { sanction_id, .. } if sanction_id.as_ref() == s.sanction_id));
+    let first_start = case.first_start.get(o).copied();
+    let revoked = case.first_revocation.contains_key(s.sanction_id);
     let started = first_start.filter(|f| f.effective_at <= s.decided_at);
     let Some(start_fact) = started else {
         checks.push(Check {
@@ -112,18 +194,14 @@ pub fn judge(
         // the decision, the publication before that start, its version and the start itself.
         let mut evidence: Vec<&Fact> = Vec::new();
         if let Some(f) = first_start {
-            if let Some(p) = plans
-                .publications()
-                .filter(|p| p.take_effect < f.effective_at && p.version.is_some_and(|v| v.lists(o)))
-                .last()
-            {
+            if let Some(p) = plans.published_before(o, f.effective_at) {
                 evidence.push(p.fact);
                 evidence.extend(p.version.map(|v| v.fact));
             }
             evidence.push(f);
         }
         if s.kind == SanctionKind::TightenedAvailability {
-            evidence.extend(prior_sanction(view, s));
+            evidence.extend(prior_sanction(case, s));
         }
         return finish(s, view, evidence, checks, revoked);
     };
@@ -137,14 +215,8 @@ pub fn judge(
     evidence.push(start_fact);
 
     // Min Plan before the start.
-    let written_before = plans
-        .versions_listing(o)
-        .filter(|v| v.fact.effective_at < start)
-        .count();
-    let published_before = plans
-        .publications()
-        .filter(|p| p.take_effect < start && p.version.is_some_and(|v| v.lists(o)))
-        .last();
+    let written_before = plans.written_before(o, start).len();
+    let published_before = plans.published_before(o, start);
     checks.push(Check {
         reason: Reason::OfferNotInPlanBeforeStart,
         met: written_before > 0,
@@ -157,11 +229,15 @@ pub fn judge(
                 format!("no version of Min Plan listing {o} was written before the start")
             }
         }),
-        evidence: plans
-            .versions_listing(o)
-            .filter(|v| v.fact.effective_at < start)
-            .map(|v| v.fact.seq)
-            .collect(),
+        evidence: {
+            let mut seqs: Vec<u64> = plans
+                .written_before(o, start)
+                .iter()
+                .map(|v| v.fact.seq)
+                .collect();
+            seqs.sort_unstable();
+            seqs
+        },
     });
     if let Some(p) = published_before {
         evidence.push(p.fact);
@@ -191,18 +267,10 @@ pub fn judge(
     }
 
     // The absence the sanction rests on.
-    let absences: Vec<(&Fact, bool)> = view
+    let absences: Vec<(&Fact, bool)> = case
+        .absences_between(o, start, s.decided_at)
         .iter()
-        .filter_map(|f| match &f.data {
-            EventData::AbsenceRecorded { offer_id, excuse }
-                if offer_id.as_ref() == o
-                    && start <= f.effective_at
-                    && f.effective_at <= s.decided_at =>
-            {
-                Some((f, excuse.as_deref().is_some_and(|e| !blank(e))))
-            }
-            _ => None,
-        })
+        .map(|f| (*f, excused(f)))
         .collect();
     let a = absences
         .iter()
@@ -237,10 +305,7 @@ pub fn judge(
             }),
             evidence: vec![a.seq],
         });
-        let at_absence = plans
-            .publications()
-            .filter(|p| p.take_effect <= a.effective_at)
-            .last();
+        let at_absence = plans.in_effect_at(a.effective_at);
         let listed = at_absence
             .and_then(|p| p.version)
             .is_some_and(|v| v.lists(o));
@@ -260,9 +325,7 @@ pub fn judge(
             }),
             evidence: at_absence.map(|p| vec![p.fact.seq]).unwrap_or_default(),
         });
-        let guidance = latest(view.iter().filter(|f| {
-            matches!(f.data, EventData::SanctionGuidanceGiven) && f.effective_at < a.effective_at
-        }));
+        let guidance = case.guidance_before(a.effective_at);
         checks.push(Check {
             reason: Reason::NoGuidanceBeforeAbsence,
             met: guidance.is_some(),
@@ -276,11 +339,7 @@ pub fn judge(
             evidence: guidance.map(|g| vec![g.seq]).unwrap_or_default(),
         });
         evidence.extend(guidance);
-        let hearing = latest(view.iter().filter(|f| {
-            matches!(&f.data, EventData::HearingSent { offer_id } if offer_id.as_ref() == o)
-                && a.effective_at <= f.effective_at
-                && f.effective_at < s.decided_at
-        }));
+        let hearing = case.hearing_between(o, a.effective_at, s.decided_at);
         checks.push(Check {
             reason: Reason::NoHearingBeforeDecision,
             met: hearing.is_some(),
@@ -310,7 +369,7 @@ pub fn judge(
         });
     }
     if s.kind == SanctionKind::TightenedAvailability {
-        let prior = prior_sanction(view, s);
+        let prior = prior_sanction(case, s);
         checks.push(Check {
             reason: Reason::NoPriorSanction,
             met: prior.is_some(),
@@ -328,19 +387,27 @@ pub fn judge(
     finish(s, view, evidence, checks, revoked)
 }
 
+/// An absence with an excuse that says something.
+fn excused(absence: &Fact) -> bool {
+    matches!(&absence.data, EventData::AbsenceRecorded { excuse: Some(e), .. } if !blank(e))
+}
+
 /// The latest sanction on the stream decided before `s` that had not been revoked before it.
-fn prior_sanction<'a>(view: &StreamView<'a>, s: &Decision<'_>) -> Option<&'a Fact> {
-    latest(view.iter().filter(|f| match &f.data {
-        EventData::SanctionDecided { sanction_id, .. } => {
-            f.effective_at < s.decided_at
-                && sanction_id.as_ref() != s.sanction_id
-                && !view.iter().any(|r| {
-                    matches!(&r.data, EventData::SanctionRevoked { sanction_id: rid, .. }
-                        if rid == sanction_id && r.effective_at < s.decided_at)
-                })
-        }
-        _ => false,
-    }))
+fn prior_sanction<'a>(case: &CaseFacts<'_, 'a>, s: &Decision<'_>) -> Option<&'a Fact> {
+    let before = case
+        .decisions
+        .partition_point(|f| f.effective_at < s.decided_at);
+    case.decisions[..before]
+        .iter()
+        .rev()
+        .copied()
+        .find(|f| match &f.data {
+            EventData::SanctionDecided { sanction_id, .. } => {
+                sanction_id.as_ref() != s.sanction_id
+                    && !case.revoked_before(sanction_id, s.decided_at)
+            }
+            _ => false,
+        })
 }
 
 fn finish(

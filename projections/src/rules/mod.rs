@@ -198,7 +198,7 @@ impl<'p> Evaluation<'p> {
         let cal = &self.params.calendar;
         let mut out = Vec::new();
         for view in self.views(proj, scope.stream) {
-            let plans = Plans::of(&view);
+            let case = dk_sanction::CaseFacts::of(&view);
             for f in view.iter() {
                 let Some(decision) = Decision::of(f) else {
                     continue;
@@ -208,7 +208,7 @@ impl<'p> Evaluation<'p> {
                 }
                 // A list of verdicts carries reasons and evidence; the conditions in words are for
                 // `sanction` (explain): for a year of sanctions they would cost much memory.
-                let mut verdict = dk_sanction::judge(&view, &plans, &decision, self.params, false);
+                let mut verdict = dk_sanction::judge(&case, &decision, self.params, false);
                 verdict.checks = Vec::new();
                 out.push(verdict);
             }
@@ -232,8 +232,8 @@ impl<'p> Evaluation<'p> {
     ) -> Option<SanctionVerdict> {
         for view in self.views(proj, stream) {
             if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id.as_ref() == sanction_id)) {
-                let plans = Plans::of(&view);
-                return Decision::of(f).map(|d| dk_sanction::judge(&view, &plans, &d, self.params, true));
+                let case = dk_sanction::CaseFacts::of(&view);
+                return Decision::of(f).map(|d| dk_sanction::judge(&case, &d, self.params, true));
             }
         }
         None
@@ -250,8 +250,12 @@ impl<'p> Evaluation<'p> {
         let facts = proj.stream(stream).unwrap_or(&empty);
         let id: Arc<str> = Arc::from(stream);
         let view = StreamView::new(&id, facts, self.as_of);
-        let plans = Plans::of(&view);
-        dk_sanction::judge(&view, &plans, intended, self.params, true)
+        dk_sanction::judge(
+            &dk_sanction::CaseFacts::of(&view),
+            intended,
+            self.params,
+            true,
+        )
     }
 
     /// Every case of the rules other than `dk.sanction`, in the scope, judged at `eval_at(year)`.

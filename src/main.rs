@@ -470,6 +470,11 @@ enum Command {
         /// process exits (everything acknowledged is durable)
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         shutdown_grace: u64,
+        /// Days an appended event's `recorded_at` may lie behind the server's clock; older (or a
+        /// `recorded_at` more than a minute ahead of it) is refused with 422. History with the
+        /// source systems' own times goes in with `garanti import`. 0: any age
+        #[arg(long, default_value_t = 7, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(0..=36_500))]
+        max_recorded_lag: u64,
         /// Memory for recently read cases (their rendered events and answers, kept until the case
         /// or the time of evaluation moves on), in MiB; 0 keeps nothing
         #[arg(long, default_value_t = 256, value_name = "MIB")]
@@ -829,6 +834,7 @@ fn run(cli: Cli) -> Result<u8> {
             request_timeout,
             feed_buffer,
             shutdown_grace,
+            max_recorded_lag,
             case_cache_mib,
             init,
             log_key,
@@ -842,6 +848,7 @@ fn run(cli: Cli) -> Result<u8> {
                 request_timeout,
                 feed_buffer,
                 shutdown_grace,
+                max_recorded_lag,
                 case_cache_mib,
                 init,
                 log_key: log_key.as_deref(),

@@ -10,9 +10,11 @@
 //! logged with the request id, which the response carries.
 
 pub mod auth;
+pub mod changes;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pool;
 pub mod routes;
 pub mod state;
 

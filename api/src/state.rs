@@ -7,8 +7,7 @@ use axum::body::Bytes;
 use ledger::group::{CommitStats, GroupCommitter};
 use ledger::{Head, Ledger, Receipt};
 use projections::event::EventData;
-use projections::{Evaluation, Fact, Params, Projection, Scope};
-use serde_json::{json, Value};
+use projections::{Fact, Params, Projection};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -39,6 +38,10 @@ pub struct Limits {
     pub case_cache_bytes: usize,
     /// After shutdown begins, how long connections may take to finish; then they are closed.
     pub shutdown_grace: Duration,
+    /// How much older than the ledger's clock an appended event's `recorded_at` may be (None: any
+    /// age). A live append records what a source system did just now; a `recorded_at` far in the
+    /// past is a backdated claim (history goes in with `garanti import`).
+    pub max_recorded_lag: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             feed_buffer: 4096,
             case_cache_bytes: 256 << 20,
             shutdown_grace: Duration::from_secs(10),
+            max_recorded_lag: Some(Duration::from_secs(7 * 24 * 3600)),
         }
     }
 }
@@ -413,8 +417,10 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// The latest checkpoint the ledger signed.
     pub checkpoint: RwLock<Option<Arc<ledger::transparency::KeptCheckpoint>>>,
-    /// Cases judged at once (each on a blocking thread, off the view's lock).
-    pub judging: Arc<tokio::sync::Semaphore>,
+    /// The threads that answer queries (judging, lists, reports), at a lower priority than appends.
+    pub queries: crate::pool::QueryPool,
+    /// How far the log has grown, for the thread that works out the feed's items.
+    pub feed_cursor: Arc<crate::changes::Cursor>,
     /// The projection of a signed checkpoint's records, last asked for (`as_of_size`).
     pub at_size: std::sync::Mutex<Option<(u64, Arc<Projection>)>>,
 }
@@ -470,12 +476,16 @@ impl AppState {
                 None
             }
         };
-        Ok(AppState(Arc::new(Shared {
+        let feed_cursor = Arc::new(crate::changes::Cursor::new(
+            view.head.map_or(0, |h| h.seq + 1),
+        ));
+        let state = AppState(Arc::new(Shared {
+            feed_cursor: feed_cursor.clone(),
             checkpoint: RwLock::new(checkpoint),
             at_size: std::sync::Mutex::new(None),
-            judging: Arc::new(tokio::sync::Semaphore::new(
+            queries: crate::pool::QueryPool::start(
                 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
+            ),
             cases: CaseCache::new(config.limits.case_cache_bytes),
             ledger,
             writer,
@@ -485,7 +495,10 @@ impl AppState {
             metrics,
             feed,
             closing,
-        })))
+        }));
+        let next = state.read().head.map_or(0, |h| h.seq + 1);
+        crate::changes::start(Arc::downgrade(&state.0), feed_cursor, next);
+        Ok(state)
     }
 }
 
@@ -576,25 +589,10 @@ impl Shared {
     }
 
     /// Folds a durable append into the projection (so every query after its acknowledgement sees
-    /// it) and tells the feed. Runs on the writer thread, in commit order.
+    /// it) and tells the feed's thread how far the log has grown. Runs on the writer thread, in
+    /// commit order.
     pub fn committed(&self, facts: Vec<PendingFact>, receipt: &Receipt) {
-        let listening = self.feed.receiver_count() > 0;
-        let mut streams: Vec<Arc<str>> = facts.iter().map(|f| f.stream.clone()).collect();
-        streams.sort_unstable();
-        streams.dedup();
-        // Commits are folded one at a time on this thread, the only one that changes the view:
-        // the verdicts before and after can be read under the read lock, and the write lock is
-        // held only while folding.
-        let before: Vec<(Value, Value)> = if listening {
-            let view = self.read();
-            streams
-                .iter()
-                .map(|s| self.case_state(&view.projection, s))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        {
+        let end = {
             let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
             if let Some((first, _)) = receipt.positions.first() {
                 self.catch_up(&mut view, *first);
@@ -617,27 +615,10 @@ impl Shared {
                 self.metrics.head_seq.store(head.seq, Relaxed);
                 self.metrics.has_head.store(1, Relaxed);
             }
-        }
-        if !listening {
-            return;
-        }
-        let last_seq = receipt.positions.last().map_or(0, |p| p.0);
-        let mut changes: Vec<FeedItem> = Vec::new();
-        {
-            let view = self.read();
-            for (stream, (sanctions_before, findings_before)) in streams.iter().zip(before) {
-                let (sanctions, findings) = self.case_state(&view.projection, stream);
-                if sanctions != sanctions_before || findings != findings_before {
-                    changes.push(FeedItem {
-                        seq: last_seq,
-                        stream: stream.clone(),
-                        kind: "verdicts",
-                        data: json!({"stream": &**stream, "seq": last_seq, "sanctions": sanctions, "findings": findings}).to_string(),
-                    });
-                }
-            }
-        }
-        self.publish(receipt, changes);
+            view.head.map_or(0, |h| h.seq + 1)
+        };
+        // The feed's items are worked out on its own thread (`changes`), not on this one.
+        self.feed_cursor.grown(end);
     }
 
     /// Folds the records before `to` that the view lacks: a commit that reported a failure but
@@ -669,50 +650,6 @@ impl Shared {
         for ((stream, fact), head) in facts {
             view.apply(&stream, fact);
             view.head = Some(head);
-        }
-    }
-
-    /// The verdicts and findings of one case now.
-    fn case_state(&self, projection: &Projection, stream: &str) -> (Value, Value) {
-        let eval = Evaluation {
-            params: self.params(),
-            as_of: None,
-            now: self.now(),
-        };
-        let scope = Scope {
-            year: None,
-            stream: Some(stream),
-        };
-        let cal = &self.params().calendar;
-        (
-            eval.sanctions(projection, scope)
-                .iter()
-                .map(|s| replay::output::sanction_json(cal, s))
-                .collect(),
-            eval.findings(projection, scope)
-                .iter()
-                .map(|f| replay::output::finding_json(cal, f))
-                .collect(),
-        )
-    }
-
-    /// Sends the events of an append (as export lines, read back from the ledger) and the verdict
-    /// changes to every feed client. Never waits: a client that is behind misses items and is told
-    /// to resume.
-    fn publish(&self, receipt: &Receipt, changes: Vec<FeedItem>) {
-        let (Some(first), Some(last)) = (receipt.positions.first(), receipt.positions.last())
-        else {
-            return;
-        };
-        let items = match feed_events(&self.ledger, first.0, last.0 + 1) {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::error!("feed: cannot read back seq {}..={}: {e}", first.0, last.0);
-                Vec::new()
-            }
-        };
-        for item in items.into_iter().chain(changes) {
-            let _ = self.feed.send(Arc::new(item));
         }
     }
 

@@ -1671,20 +1671,13 @@ async fn json_lines_errors_name_line_and_column_and_bad_utf8_its_line() {
     assert_eq!(p["line"], 3, "{p}");
 }
 
-/// A case being judged holds nothing the writer needs: while every judging slot is taken (a
+/// A case being judged holds nothing the writer needs: while every query thread is taken (a
 /// case read waits for one, as it would behind a slow case), appends are folded and answered and
-/// the head is read; the case is answered once a slot frees, with what it was asked about.
+/// the head is read; the case is answered once a thread frees, with what it was asked about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn judging_a_case_never_holds_up_the_writer() {
     let app = App::seeded().await;
-    let slots = app.state.judging.available_permits();
-    let held = app
-        .state
-        .judging
-        .clone()
-        .acquire_many_owned(slots as u32)
-        .await
-        .unwrap();
+    let held = app.state.queries.hold_all().await.unwrap();
     let router = app.router.clone();
     let request = app.request(
         "GET",
@@ -1717,8 +1710,61 @@ async fn judging_a_case_never_holds_up_the_writer() {
     assert_eq!(head.status, StatusCode::OK);
     assert!(
         !reading.is_finished(),
-        "the case read did not wait for a judging slot"
+        "the case read did not wait for a query thread"
     );
     drop(held);
     assert_eq!(reading.await.unwrap(), StatusCode::OK);
+}
+
+/// A live append's `recorded_at` is a claim about just now: one in the future (beyond a minute of
+/// clock skew) or older than `max_recorded_lag` is refused, naming the field, and nothing is
+/// written; within the bounds it is taken. The case view shows each event's `appended_at` and
+/// `appended_by` beside its `recorded_at`, so a backdated claim can be seen.
+#[tokio::test]
+async fn recorded_times_far_from_the_ledger_clock_are_refused_and_appended_times_are_shown() {
+    let app = App::with_limits(Limits::default());
+    let at = |offset: chrono::Duration| (chrono::Utc::now() + offset).to_rfc3339();
+    let with_recorded = |stream: &str, recorded: &str| {
+        format!(
+            r#"[{{"stream":"{stream}","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","recorded_at":"{recorded}","actor":"cw-1","data":{{}}}}]"#
+        )
+    };
+    for (offset, says) in [
+        (chrono::Duration::minutes(5), "ahead of the server's clock"),
+        (
+            chrono::Duration::days(-7) - chrono::Duration::minutes(1),
+            "more than 7 day(s) before",
+        ),
+    ] {
+        let refused = app
+            .post_json("/v1/events", ADMIN, &with_recorded("dk-101:c-1", &at(offset)))
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+        let p = refused.json();
+        assert_eq!(p["pointer"], "/0/recorded_at", "{p}");
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
+    assert_eq!(app.records(), 0, "nothing of a refused batch is written");
+    // Just inside both bounds.
+    for (stream, offset) in [
+        ("dk-101:c-2", chrono::Duration::seconds(30)),
+        ("dk-101:c-3", chrono::Duration::days(-7) + chrono::Duration::minutes(1)),
+    ] {
+        let taken = app
+            .post_json("/v1/events", ADMIN, &with_recorded(stream, &at(offset)))
+            .await;
+        assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text);
+    }
+    let case = app.get("/v1/streams/dk-101:c-3", ADMIN).await.json();
+    let event = &case["events"][0];
+    assert_eq!(event["appended_by"], "t-admin", "{event}");
+    let appended = chrono::DateTime::parse_from_rfc3339(event["appended_at"].as_str().unwrap())
+        .unwrap();
+    let recorded = chrono::DateTime::parse_from_rfc3339(event["recorded_at"].as_str().unwrap())
+        .unwrap();
+    let backdated = appended - recorded;
+    assert!(
+        backdated > chrono::Duration::days(6),
+        "the case view shows the claim beside the ledger's clock: {event}"
+    );
 }

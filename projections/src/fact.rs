@@ -80,6 +80,7 @@ pub struct WordingUse {
     pub stream: Arc<str>,
     pub effective_at: Instant,
     pub recorded: Instant,
+    pub seq: u64,
 }
 
 impl Projection {
@@ -126,6 +127,7 @@ impl Projection {
             stream: stream.clone(),
             effective_at: fact.effective_at,
             recorded: fact.recorded,
+            seq: fact.seq,
         });
     }
 
@@ -174,8 +176,9 @@ impl Projection {
     }
 
     /// What judging one case reads: its stream and, if this projection keeps the index of
-    /// follow-up wordings, its municipality's entries in it and its follow-up count. Taken under
-    /// a lock it costs a few `Arc` clones and one pass over the index; judged alone it gives the
+    /// follow-up wordings, the entries its follow-ups' wordings have in it, and its
+    /// municipality's follow-up count. Taken under a lock it costs a few `Arc` clones and a
+    /// look-up per follow-up of the case; judged alone it gives the
     /// case the answer the whole projection gives (`replay/tests/one_case.rs`).
     pub fn excerpt(&self, stream: &str) -> Projection {
         let municipality = municipality_of(stream);
@@ -187,14 +190,11 @@ impl Projection {
             .collect();
         Projection {
             facts: streams.values().map(|s| s.facts.len() as u64).sum(),
+            wording: self
+                .wording
+                .as_ref()
+                .map(|index| Self::wordings_of(index, municipality, streams.values())),
             streams,
-            wording: self.wording.as_ref().map(|index| {
-                index
-                    .iter()
-                    .filter(|((m, _), _)| &**m == municipality)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }),
             followups: self
                 .followups
                 .get(municipality)
@@ -202,6 +202,75 @@ impl Projection {
                 .into_iter()
                 .collect(),
         }
+    }
+
+    /// This projection as it was before the record `seq` was folded: its facts of lower seqs.
+    /// Walks every fact it holds: meant for an excerpt (the feed compares a case before and after
+    /// a stretch of the log).
+    pub fn before(&self, seq: u64) -> Projection {
+        let mut streams = BTreeMap::new();
+        for (id, s) in &self.streams {
+            let mut kept = StreamFacts::default();
+            for f in s.facts.iter().filter(|f| f.seq < seq) {
+                kept.insert(f.clone());
+            }
+            if !kept.facts.is_empty() {
+                streams.insert(id.clone(), Arc::new(kept));
+            }
+        }
+        let wording = self.wording.as_ref().map(|index| {
+            index
+                .iter()
+                .filter_map(|(k, uses)| {
+                    let kept: BTreeSet<WordingUse> =
+                        uses.iter().filter(|u| u.seq < seq).cloned().collect();
+                    (!kept.is_empty()).then(|| (k.clone(), Arc::new(kept)))
+                })
+                .collect()
+        });
+        let mut before = Projection {
+            facts: 0,
+            streams,
+            wording,
+            followups: HashMap::new(),
+        };
+        before.recount();
+        before
+    }
+
+    /// Counts the facts and each municipality's follow-ups again from the streams.
+    fn recount(&mut self) {
+        self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
+        self.followups.clear();
+        for (id, s) in &self.streams {
+            if s.followups > 0 {
+                *self
+                    .followups
+                    .entry(municipality_of(id).into())
+                    .or_default() += s.followups as u64;
+            }
+        }
+    }
+
+    /// The entries of the index of wordings that the follow-ups of `streams` (of `municipality`)
+    /// use: all that judging them reads.
+    fn wordings_of<'s>(
+        index: &WordingIndex,
+        municipality: &str,
+        streams: impl Iterator<Item = &'s Arc<StreamFacts>>,
+    ) -> WordingIndex {
+        let municipality: Arc<str> = Arc::from(municipality);
+        let mut out = WordingIndex::new();
+        for f in streams.flat_map(|s| s.facts.iter()) {
+            let EventData::FollowupHeld { assessment, .. } = &f.data else {
+                continue;
+            };
+            let key = (municipality.clone(), crate::text::normalise(assessment));
+            if let Some(uses) = index.get(&key) {
+                out.insert(key, uses.clone());
+            }
+        }
+        out
     }
 
     /// Keeps only the streams `keep` says yes to (e.g. one municipality's, on a snapshot).
@@ -213,16 +282,7 @@ impl Projection {
                 !uses.is_empty()
             });
         }
-        self.facts = self.streams.values().map(|s| s.facts.len() as u64).sum();
-        self.followups.clear();
-        for (id, s) in &self.streams {
-            if s.followups > 0 {
-                *self
-                    .followups
-                    .entry(municipality_of(id).into())
-                    .or_default() += s.followups as u64;
-            }
-        }
+        self.recount();
     }
 
     /// The follow-ups of a municipality whose assessment normalises to `wording`; None when the

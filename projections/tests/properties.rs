@@ -280,4 +280,30 @@ proptest! {
         }
         prop_assert_eq!(&scratch, &any_order);
     }
+
+    /// The feed judges a case before and after a stretch of the log on `Projection::before`.
+    #[test]
+    fn a_projection_before_a_seq_is_the_fold_of_the_facts_before_it(streams in steps(), split in any::<prop::sample::Index>(), shuffle in any::<u64>()) {
+        let events: Vec<Vec<(i64, EventData)>> = streams.iter().enumerate().map(|(i, s)| stream_events(i, s)).collect();
+        let by_stream: Vec<usize> = events.iter().enumerate().flat_map(|(i, e)| std::iter::repeat_n(i, e.len())).collect();
+        let mut order = by_stream.clone();
+        let mut x = shuffle | 1;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let all = facts(&events, &order);
+        let k = split.index(all.len() + 1);
+        let mut whole = Projection::new();
+        whole.index_wordings();
+        let mut first = whole.clone();
+        for (i, f) in all.iter().enumerate() {
+            whole.apply(&f.stream, f.fact.clone());
+            if i < k {
+                first.apply(&f.stream, f.fact.clone());
+            }
+        }
+        prop_assert_eq!(&whole.before(k as u64), &first);
+        prop_assert_eq!(&whole.before(u64::MAX), &whole);
+    }
 }

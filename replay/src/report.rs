@@ -116,6 +116,11 @@ pub fn timeline_json(cal: &Calendar, records: &[StoredRecord]) -> Vec<Value> {
 #[derive(Debug, serde::Serialize)]
 pub struct TimelineEvent<'a> {
     pub actor: &'a str,
+    /// When the ledger took it in (its clock, not the source's claim): a `recorded_at` long before
+    /// it is a backdated record.
+    pub appended_at: String,
+    /// Who appended it (the token's actor, or the importer).
+    pub appended_by: &'a str,
     pub data: Option<&'a serde_json::value::RawValue>,
     pub effective_at: String,
     pub hash: String,
@@ -136,6 +141,8 @@ pub fn timeline<'a>(cal: &Calendar, records: &'a [StoredRecord]) -> Vec<Timeline
         .into_iter()
         .map(|(r, v)| TimelineEvent {
             actor: v.actor,
+            appended_at: cal.rfc3339(v.appended_at),
+            appended_by: v.appended_by,
             data: serde_json::from_str(v.data).ok(),
             effective_at: cal.rfc3339(v.effective_at.unix_nanos),
             hash: ledger::interchange::to_hex(&r.hash),

@@ -19,6 +19,8 @@ pub struct ServeArgs<'a> {
     pub feed_buffer: usize,
     /// Seconds connections may take to finish after shutdown begins.
     pub shutdown_grace: u64,
+    /// Days an appended event's `recorded_at` may lie behind the server's clock; 0: any.
+    pub max_recorded_lag: u64,
     pub case_cache_mib: usize,
     /// Make a new ledger if the data directory has none.
     pub init: bool,
@@ -65,6 +67,8 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             request: Duration::from_secs(args.request_timeout),
             feed_buffer: args.feed_buffer,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            max_recorded_lag: (args.max_recorded_lag > 0)
+                .then(|| Duration::from_secs(args.max_recorded_lag.saturating_mul(24 * 3600))),
             case_cache_bytes: args.case_cache_mib.saturating_mul(1 << 20),
             ..Limits::default()
         },

@@ -1,6 +1,6 @@
 //! What revisors read: the year report, the chain head, pages of the export, the verification.
 
-use super::{blocking, parse_time, Path, Query};
+use super::{blocking, parse_time, query, Path, Query};
 use crate::auth::{Access, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,9 +101,7 @@ pub async fn report(
             (Some(p), h)
         }
     };
-    let state2 = state.clone();
-    let bytes = blocking(move || {
-        let state = state2;
+    let bytes = query(&state, move |state| {
         let eval = Evaluation {
             params: state.params(),
             as_of,
@@ -111,7 +109,7 @@ pub async fn report(
         };
         let (projection, head) = match (live, at_size) {
             (Some(p), _) => (std::sync::Arc::new(p), live_head),
-            (None, Some(n)) => (state.projection_at_size(n)?, head_at(&state, n)?),
+            (None, Some(n)) => (state.projection_at_size(n)?, head_at(state, n)?),
             (None, None) => return Err(ApiError::internal("no projection")),
         };
         let records = head.map_or(0, |h| h.seq + 1);
@@ -269,8 +267,7 @@ pub async fn verify(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Access::Audit)?;
-    let state2 = state.clone();
-    let verdict = blocking(move || Ok(state2.ledger.verify(&mut |_| {})?)).await?;
+    let verdict = query(&state, |state| Ok(state.ledger.verify(&mut |_| {})?)).await?;
     Ok(Json(match verdict {
         ledger::Verdict::Intact {
             head,

@@ -1,7 +1,7 @@
 //! Cases and the rules on them: timelines, sanction verdicts (and the check before deciding),
 //! findings, open deadlines, the rules in force.
 
-use super::{blocking, parse_time, Path, Query};
+use super::{parse_time, query, Path, Query};
 use crate::auth::{Access, Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -136,30 +136,31 @@ async fn on_projection<T: Send + 'static>(
     work: impl FnOnce(&AppState, &Projection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     if let Some(size) = as_of_size {
-        let state = state.clone();
         let prefix = match principal.role {
             Role::Caseworker => principal.prefix.clone(),
             _ => None,
         };
-        return blocking(move || {
+        return query(state, move |state| {
             let mut projection = (*state.projection_at_size(size)?).clone();
             if let Some(prefix) = prefix {
                 projection.retain(|id| id.starts_with(prefix.as_str()));
             }
-            work(&state, &projection)
+            work(state, &projection)
         })
         .await;
     }
-    if stream.is_some() {
-        let view = state.read();
-        return work(state, &view.projection);
-    }
-    let (mut projection, _) = state.snapshot();
-    if let (Role::Caseworker, Some(prefix)) = (principal.role, principal.prefix.clone()) {
-        projection.retain(|id| id.starts_with(prefix.as_str()));
-    }
-    let state = state.clone();
-    blocking(move || work(&state, &projection)).await
+    let projection = match stream {
+        // One case: what judging it reads, taken under the lock.
+        Some(s) => state.read().projection.excerpt(s),
+        None => {
+            let (mut projection, _) = state.snapshot();
+            if let (Role::Caseworker, Some(prefix)) = (principal.role, principal.prefix.clone()) {
+                projection.retain(|id| id.starts_with(prefix.as_str()));
+            }
+            projection
+        }
+    };
+    query(state, move |state| work(state, &projection)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -213,7 +214,7 @@ pub async fn stream(
         let excerpt = view.projection.excerpt(&stream);
         (excerpt, id.clone(), facts.facts.len(), judgement, head)
     };
-    judging(&state, move |state| {
+    query(&state, move |state| {
         let eval = evaluation(state, as_of);
         let cal = &state.params().calendar;
         let timeline = state
@@ -237,25 +238,6 @@ pub async fn stream(
     .await
 }
 
-/// Runs one case's judging on a blocking thread, at most `Shared::judging` at a time.
-pub(super) async fn judging<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let permit = state
-        .judging
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
-    let state = state.clone();
-    blocking(move || {
-        let _permit = permit;
-        work(&state)
-    })
-    .await
-}
-
 /// A case judged on the records of the signed checkpoint of `size`: its events among them.
 async fn stream_at_size(
     state: AppState,
@@ -263,7 +245,7 @@ async fn stream_at_size(
     as_of: Option<i64>,
     size: u64,
 ) -> Result<Response, ApiError> {
-    blocking(move || {
+    query(&state, move |state| {
         let projection = state.projection_at_size(size)?;
         if projection.stream_entry(&stream).is_none() {
             return Err(ApiError::NotFound(format!(
@@ -272,7 +254,7 @@ async fn stream_at_size(
         }
         let mut records = state.ledger.stream(&stream)?;
         records.retain(|r| r.seq < size);
-        let eval = evaluation(&state, as_of);
+        let eval = evaluation(state, as_of);
         let events = replay::report::timeline(&state.params().calendar, &records);
         let case = replay::output::case_with(&eval, &projection, &stream, events);
         Ok(json_response(
@@ -436,7 +418,7 @@ pub async fn sanction(
         }
         (view.projection.excerpt(stream), stream.clone(), version)
     };
-    judging(&state, move |state| {
+    query(&state, move |state| {
         let eval = evaluation(state, as_of);
         let verdict = eval
             .sanction_in(&case, Some(&stream), &id)
@@ -472,9 +454,9 @@ async fn sanction_at_size(
     as_of: Option<i64>,
     size: u64,
 ) -> Result<Response, ApiError> {
-    blocking(move || {
+    query(&state, move |state| {
         let projection = state.projection_at_size(size)?;
-        let eval = evaluation(&state, as_of);
+        let eval = evaluation(state, as_of);
         let missing =
             || ApiError::NotFound(format!("no sanction {id:?} in the first {size} records"));
         let verdict = eval.sanction(&projection, &id).ok_or_else(missing)?;

@@ -2,7 +2,7 @@
 
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, Location};
-use crate::state::{AppState, PendingFact};
+use crate::state::{AppState, Limits, PendingFact};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -472,6 +472,37 @@ fn replayed(
     Ok(Some(response))
 }
 
+/// How far ahead of the server's clock a `recorded_at` may be: the clocks of two systems differ.
+const CLOCK_SKEW: i64 = 60_000_000_000;
+
+/// A live append's `recorded_at` is a claim about just now: not in the future (beyond the skew of
+/// two clocks), not older than `Limits::max_recorded_lag`.
+fn check_recorded_at(c: &Checked, limits: &Limits, appended_at: Timestamp) -> Result<(), String> {
+    let Some(recorded) = c.event.recorded_at else {
+        return Ok(());
+    };
+    let now = appended_at.unix_nanos;
+    if recorded.unix_nanos > now.saturating_add(CLOCK_SKEW) {
+        return Err(format!(
+            "{} is ahead of the server's clock ({}); leave recorded_at out and the ledger records the time of the append",
+            recorded.to_rfc3339(),
+            appended_at.to_rfc3339()
+        ));
+    }
+    match limits.max_recorded_lag {
+        Some(lag) if now.saturating_sub(recorded.unix_nanos) > lag.as_nanos().min(i64::MAX as u128) as i64 => Err(format!(
+            "{} is more than {} day(s) before the server's clock; history with the source system's own times goes in with `garanti import` (or start the server with a larger --max-recorded-lag)",
+            recorded.to_rfc3339(),
+            lag.as_secs() / 86_400
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Bodies up to this size (some fifty events) are parsed on the async thread that read them: tens
+/// of microseconds, less than handing them to another thread costs.
+const INLINE_BODY_BYTES: usize = 16 << 10;
+
 /// `POST /v1/events`
 #[utoipa::path(
     post, path = "/v1/events", tag = "events",
@@ -508,9 +539,14 @@ pub async fn append(
     let body = body?;
     let limits = &state.config.limits;
     let key = idempotency_key(&headers)?;
-    // Parsed off the async threads, never building more events than a batch may have.
+    // Never building more events than a batch may have; a large body is parsed on a query thread
+    // (`crate::pool`), so that a tenant sending megabytes takes the CPU small appends leave.
     let max = limits.max_batch_events;
-    let (events, mut expected) = super::blocking(move || parse_body(form, &body, max)).await?;
+    let (events, mut expected) = if body.len() <= INLINE_BODY_BYTES {
+        parse_body(form, &body, max)?
+    } else {
+        super::query(&state, move |_| parse_body(form, &body, max)).await?
+    };
     expected.extend(parse_expected_header(&headers)?);
     if events.is_empty() {
         return Err(ApiError::validation("the batch has no events"));
@@ -522,6 +558,7 @@ pub async fn append(
             limits.max_batch_events
         )));
     }
+    let appended_at = Timestamp::now();
     let mut checked = Vec::with_capacity(events.len());
     for (index, e) in events.into_iter().enumerate() {
         let at = Location {
@@ -546,6 +583,11 @@ pub async fn append(
             detail: format!("event {index}: field `{}`: {}", fe.field, fe.message),
             at: Some(below(&at, &fe.field)),
         })?;
+        check_recorded_at(&c, limits, appended_at)
+            .map_err(|detail| ApiError::Validation {
+                detail: format!("event {index}: field `recorded_at`: {detail}"),
+                at: Some(below(&at, "recorded_at")),
+            })?;
         if !principal.may_touch(&c.event.stream) {
             return Err(ApiError::Forbidden(format!(
                 "event {index}: token {} may only append to streams starting with {:?}, not {}",
@@ -581,7 +623,6 @@ pub async fn append(
         }
         None => None,
     };
-    let appended_at = Timestamp::now();
     let pending: Vec<PendingFact> = checked
         .iter()
         .map(|c| PendingFact {

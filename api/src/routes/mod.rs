@@ -234,7 +234,18 @@ pub fn parse_time(text: &str, what: &str) -> Result<i64, ApiError> {
         .map_err(|e| ApiError::validation(format!("{what}: {e}")))
 }
 
-/// Runs blocking work (a long query, a chain walk) off the async threads.
+/// Runs a query's work (judging, a list, a report, a proof) on the query threads
+/// (`crate::pool`): off the async threads, bounded, and at a lower priority than appends.
+pub async fn query<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let s = state.clone();
+    state.queries.run(move || work(&s)).await
+}
+
+/// Runs blocking work that is not a query (reading a body, a tile, the store's health) off the
+/// async threads.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

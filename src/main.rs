@@ -466,7 +466,12 @@ enum Command {
         /// Feed items buffered per client before a slow client is told to resume
         #[arg(long, default_value_t = 4096, value_name = "N")]
         feed_buffer: usize,
-        /// Seconds connections may take to finish after SIGTERM; then they are closed and the
+        /// Seconds after SIGTERM during which the server still accepts connections and answers
+        /// every new request 503 with `Retry-After` (so clients and load balancers move on
+        /// rather than meet a reset), while the requests in flight finish
+        #[arg(long, default_value_t = 1, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+        shutdown_drain: u64,
+        /// Seconds connections may take to finish after the drain; then they are closed and the
         /// process exits (everything acknowledged is durable)
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         shutdown_grace: u64,
@@ -833,6 +838,7 @@ fn run(cli: Cli) -> Result<u8> {
             max_batch,
             request_timeout,
             feed_buffer,
+            shutdown_drain,
             shutdown_grace,
             max_recorded_lag,
             case_cache_mib,
@@ -847,6 +853,7 @@ fn run(cli: Cli) -> Result<u8> {
                 max_batch,
                 request_timeout,
                 feed_buffer,
+                shutdown_drain,
                 shutdown_grace,
                 max_recorded_lag,
                 case_cache_mib,

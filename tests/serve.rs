@@ -467,6 +467,55 @@ async fn shutdown_is_bounded_by_a_stuck_feed_client() {
     assert_eq!(garanti(&data, &["verify"]).code, 0);
 }
 
+/// After SIGTERM, while the listener drains, every new request, on a connection kept open or a
+/// new one, is answered 503 with `Retry-After` and `Connection: close` (a client moves on; it
+/// never meets a reset); then the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_requests_during_shutdown_are_answered_503_not_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
+    let mut server = start_with(&data, &tokens, &["--shutdown-drain", "3"]);
+    let client = reqwest::Client::new();
+    let append = || {
+        client
+            .post(format!("{}/v1/events", server.url))
+            .bearer_auth(&admin)
+            .json(&guidance("dk-101:c-1"))
+            .send()
+    };
+    // A connection kept open by the client's pool.
+    assert_eq!(append().await.unwrap().status(), 201);
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..5 {
+        let r = append().await.expect("answered, not reset");
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(r.headers()["connection"], "close");
+        let head = client
+            .get(format!("{}/v1/ledger/head", server.url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("answered, not reset");
+        assert_eq!(head.status(), 503);
+    }
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    let head = common::json(&garanti(&data, &["head", "--format", "json"]));
+    assert_eq!(
+        head["seq"].as_u64(),
+        Some(0),
+        "only the acknowledged append"
+    );
+}
+
 /// A ledger of `n` guidance events in `dir/data`.
 fn garanti_import_guidance(dir: &Path, n: usize) -> std::path::PathBuf {
     let data = dir.join("data");

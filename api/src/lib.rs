@@ -25,9 +25,10 @@ pub use state::{AppState, Config, Limits};
 
 use std::future::Future;
 
-/// Serves the API on `listener` until `shutdown` completes; then refuses new appends, ends the
-/// feeds, lets the requests in flight finish (every append that was accepted is durable and
-/// answered) and returns — after `Limits::shutdown_grace` at the latest: a connection that is
+/// Serves the API on `listener` until `shutdown` completes; then answers every new request 503
+/// (`Connection: close`) while the listener drains for `Limits::shutdown_drain`, ends the feeds,
+/// lets the requests in flight finish (every append that was accepted is durable and answered)
+/// and returns — `Limits::shutdown_grace` after the drain at the latest: a connection that is
 /// still open then (a feed client that stopped reading) is closed, so that nothing keeps the
 /// process and its data directory.
 pub async fn serve(
@@ -39,16 +40,20 @@ pub async fn serve(
     let closing = state.closing.clone();
     sign_checkpoint(&state).await;
     let signer = tokio::spawn(routes::log::sign_while_serving(state.clone()));
-    let grace = state.config.limits.shutdown_grace;
+    let (drain, grace) = (
+        state.config.limits.shutdown_drain,
+        state.config.limits.shutdown_grace,
+    );
     let mut closed = state.closing.subscribe();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
-        tracing::info!("shutting down: refusing new appends, finishing those in flight");
+        tracing::info!("shutting down: answering new requests 503, finishing those in flight");
         closing.send_replace(true);
+        tokio::time::sleep(drain).await;
     });
     let deadline = async move {
         let _ = closed.wait_for(|c| *c).await;
-        tokio::time::sleep(grace).await;
+        tokio::time::sleep(drain + grace).await;
     };
     tokio::select! {
         served = server => {

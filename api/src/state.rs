@@ -36,7 +36,10 @@ pub struct Limits {
     pub feed_buffer: usize,
     /// Bytes of rendered cases (events, answers) kept for the next read of the same case.
     pub case_cache_bytes: usize,
-    /// After shutdown begins, how long connections may take to finish; then they are closed.
+    /// After shutdown begins, how long the listener still takes connections, answering every new
+    /// request 503 (so clients and load balancers move on instead of meeting a reset).
+    pub shutdown_drain: Duration,
+    /// After the drain, how long connections may take to finish; then they are closed.
     pub shutdown_grace: Duration,
     /// How much older than the ledger's clock an appended event's `recorded_at` may be (None: any
     /// age). A live append records what a source system did just now; a `recorded_at` far in the
@@ -57,6 +60,7 @@ impl Default for Limits {
             max_group: 1024,
             feed_buffer: 4096,
             case_cache_bytes: 256 << 20,
+            shutdown_drain: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             max_recorded_lag: Some(Duration::from_secs(7 * 24 * 3600)),
         }

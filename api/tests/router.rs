@@ -1737,9 +1737,18 @@ async fn recorded_times_far_from_the_ledger_clock_are_refused_and_appended_times
         ),
     ] {
         let refused = app
-            .post_json("/v1/events", ADMIN, &with_recorded("dk-101:c-1", &at(offset)))
+            .post_json(
+                "/v1/events",
+                ADMIN,
+                &with_recorded("dk-101:c-1", &at(offset)),
+            )
             .await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
         let p = refused.json();
         assert_eq!(p["pointer"], "/0/recorded_at", "{p}");
         assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
@@ -1748,7 +1757,10 @@ async fn recorded_times_far_from_the_ledger_clock_are_refused_and_appended_times
     // Just inside both bounds.
     for (stream, offset) in [
         ("dk-101:c-2", chrono::Duration::seconds(30)),
-        ("dk-101:c-3", chrono::Duration::days(-7) + chrono::Duration::minutes(1)),
+        (
+            "dk-101:c-3",
+            chrono::Duration::days(-7) + chrono::Duration::minutes(1),
+        ),
     ] {
         let taken = app
             .post_json("/v1/events", ADMIN, &with_recorded(stream, &at(offset)))
@@ -1758,10 +1770,10 @@ async fn recorded_times_far_from_the_ledger_clock_are_refused_and_appended_times
     let case = app.get("/v1/streams/dk-101:c-3", ADMIN).await.json();
     let event = &case["events"][0];
     assert_eq!(event["appended_by"], "t-admin", "{event}");
-    let appended = chrono::DateTime::parse_from_rfc3339(event["appended_at"].as_str().unwrap())
-        .unwrap();
-    let recorded = chrono::DateTime::parse_from_rfc3339(event["recorded_at"].as_str().unwrap())
-        .unwrap();
+    let appended =
+        chrono::DateTime::parse_from_rfc3339(event["appended_at"].as_str().unwrap()).unwrap();
+    let recorded =
+        chrono::DateTime::parse_from_rfc3339(event["recorded_at"].as_str().unwrap()).unwrap();
     let backdated = appended - recorded;
     assert!(
         backdated > chrono::Duration::days(6),

@@ -17,7 +17,9 @@ pub struct ServeArgs<'a> {
     pub max_batch: usize,
     pub request_timeout: u64,
     pub feed_buffer: usize,
-    /// Seconds connections may take to finish after shutdown begins.
+    /// Seconds the listener still takes connections after shutdown begins, answering 503.
+    pub shutdown_drain: u64,
+    /// Seconds connections may take to finish after the drain.
     pub shutdown_grace: u64,
     /// Days an appended event's `recorded_at` may lie behind the server's clock; 0: any.
     pub max_recorded_lag: u64,
@@ -66,6 +68,7 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             max_batch_events: args.max_batch,
             request: Duration::from_secs(args.request_timeout),
             feed_buffer: args.feed_buffer,
+            shutdown_drain: Duration::from_secs(args.shutdown_drain),
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
             max_recorded_lag: (args.max_recorded_lag > 0)
                 .then(|| Duration::from_secs(args.max_recorded_lag.saturating_mul(24 * 3600))),

@@ -583,11 +583,10 @@ pub async fn append(
             detail: format!("event {index}: field `{}`: {}", fe.field, fe.message),
             at: Some(below(&at, &fe.field)),
         })?;
-        check_recorded_at(&c, limits, appended_at)
-            .map_err(|detail| ApiError::Validation {
-                detail: format!("event {index}: field `recorded_at`: {detail}"),
-                at: Some(below(&at, "recorded_at")),
-            })?;
+        check_recorded_at(&c, limits, appended_at).map_err(|detail| ApiError::Validation {
+            detail: format!("event {index}: field `recorded_at`: {detail}"),
+            at: Some(below(&at, "recorded_at")),
+        })?;
         if !principal.may_touch(&c.event.stream) {
             return Err(ApiError::Forbidden(format!(
                 "event {index}: token {} may only append to streams starting with {:?}, not {}",

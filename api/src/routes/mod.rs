@@ -121,8 +121,20 @@ async fn observe(
     } else {
         limits.request
     };
+    let closing = state.is_closing() && route != "/healthz";
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
+            if closing {
+                // Shutting down: every new request (on a connection still open, or one accepted
+                // while the listener drains) is told to go elsewhere, and the connection closed.
+                let mut r = ApiError::Unavailable(
+                    "the server is shutting down; retry against the restarted server".into(),
+                )
+                .into_response();
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return r;
+            }
             use futures_util::FutureExt as _;
             // A panic in a handler is answered as an internal error (logged with the request id),
             // never by a dropped connection or a panic message.

@@ -1780,3 +1780,47 @@ async fn recorded_times_far_from_the_ledger_clock_are_refused_and_appended_times
         "the case view shows the claim beside the ledger's clock: {event}"
     );
 }
+
+/// An event too large to be stored as one record is refused as too large (413), not as a
+/// conflict with the ledger, and nothing of its batch is written.
+#[tokio::test]
+async fn an_event_too_large_for_one_record_is_413_not_a_conflict() {
+    let app = App::new();
+    let offers: Vec<String> = (0..8)
+        .map(|i| format!(r#""o-{i}-{}""#, "x".repeat(9_000)))
+        .collect();
+    let batch = format!(
+        "[{},{}]",
+        event(
+            "dk-101:c-1",
+            "sanction_guidance_given",
+            "2017-03-01T10:00:00+01:00",
+            "{}"
+        ),
+        event(
+            "dk-101:c-2",
+            "plan_updated",
+            "2017-03-01T10:00:00+01:00",
+            &format!(
+                r#"{{"plan_version":1,"employment_goal":"Lager","offers":[{}]}}"#,
+                offers.join(",")
+            )
+        )
+    );
+    let refused = app.post_json("/v1/events", ADMIN, &batch).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        refused.text
+    );
+    let p = refused.json();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("event 1: the event would be stored in"),
+        "{p}"
+    );
+    assert_eq!(app.records(), 0);
+}

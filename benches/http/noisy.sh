@@ -9,12 +9,14 @@
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-}
-if [ -z "$bin" ]; then
+if [ -n "$bin" ]; then
+  bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+else
   cargo build --release --manifest-path "$root/Cargo.toml" >/dev/null 2>&1
   bin="$root/target/release/garanti"
 fi
 work=$(mktemp -d)
-noise=""
+noise="" server=""
 trap 'kill $noise $server 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 "$bin" -q demo --citizens 200 >/dev/null 2>&1

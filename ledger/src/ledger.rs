@@ -76,6 +76,10 @@ pub enum AppendError {
         /// The seq of the record that claimed the key, when the refusal is a key taken before.
         claimed_by: Option<u64>,
     },
+    /// An event too large to be stored as one record ([`MAX_RECORD_BYTES`]): nothing of the batch
+    /// was written. Not a conflict with the ledger: the event itself is refused.
+    #[error("event {event}: {message}")]
+    TooLarge { event: usize, message: String },
     /// The disk is full: nothing of the batch was written; retry once there is room.
     #[error("the disk is full ({0}); nothing was written: retry once there is room")]
     StorageFull(String),
@@ -1489,13 +1493,11 @@ fn encode_records(
             .map_err(|e| AppendError::Storage(format!("event {i} cannot be encoded: {e}")))?;
         let size = value.len() - storage::CHAIN_FIELDS_LEN;
         if size > MAX_RECORD_BYTES {
-            return Err(AppendError::Constraint {
+            return Err(AppendError::TooLarge {
                 event: i,
-                field: "data".into(),
                 message: format!(
                     "the event would be stored in {size} bytes; a record may have at most {MAX_RECORD_BYTES} (the transparency log's entry bundles give each a 16-bit length): split its data over several events"
                 ),
-                claimed_by: None,
             });
         }
         values.push(value);

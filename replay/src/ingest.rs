@@ -301,6 +301,13 @@ pub fn import(
                                 field,
                                 message: ledger::with_claim(&message, claimed_by),
                             },
+                            ledger::AppendError::TooLarge { event, message } => {
+                                ImportError::Refused {
+                                    line: lines.get(event).copied().unwrap_or(0),
+                                    field: "data".into(),
+                                    message,
+                                }
+                            }
                             other => ImportError::Append(other),
                         });
                         false

@@ -714,6 +714,9 @@ pub async fn append(
                     ),
                     at: locate(event, &field),
                 }),
+                AppendError::TooLarge { event, message } => Err(ApiError::TooLarge(format!(
+                    "event {event}: {message}"
+                ))),
                 AppendError::StorageFull(_) => Err(ApiError::StorageFull(
                     "the ledger's disk is full: nothing of this batch was written; retry later (Retry-After)".into(),
                 )),

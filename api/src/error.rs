@@ -58,6 +58,8 @@ pub enum ApiError {
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
+    UriTooLong(String),
+    #[error("{0}")]
     UnsupportedMedia(String),
     #[error("{0}")]
     IdempotencyMismatch(String),
@@ -119,6 +121,11 @@ impl ApiError {
                 "method-not-allowed",
                 StatusCode::METHOD_NOT_ALLOWED,
                 "This route does not take this method",
+            ),
+            UriTooLong(_) => (
+                "uri-too-long",
+                StatusCode::URI_TOO_LONG,
+                "The request's URI is too long",
             ),
             TooLarge(_) => (
                 "too-large",

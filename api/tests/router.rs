@@ -730,6 +730,19 @@ async fn the_check_judges_an_intended_sanction_and_appends_nothing() {
         "{}",
         bad.text
     );
+    // The string limits of an append of the same events, on both sides of each.
+    for (excuse, sanction_id, ok) in [(10_000, 128, true), (10_001, 1, false), (0, 129, false)] {
+        let body = format!(
+            r#"{{"stream":"dk-101:c-0001","offer_id":"o-1","kind":"reduction","decided_at":"2017-04-20T10:00:00+02:00","sanction_id":"{}","absence":{{"at":"2017-04-10T08:00:00+02:00","excuse":"{}"}}}}"#,
+            "s".repeat(sanction_id),
+            "e".repeat(excuse)
+        );
+        let a = app.post_json("/v1/sanctions/check", LEGAL, &body).await;
+        match ok {
+            true => assert_eq!(a.status, StatusCode::OK, "{}", a.text),
+            false => assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text),
+        }
+    }
     assert_eq!(app.records(), before, "the check appends nothing");
 }
 
@@ -1544,7 +1557,7 @@ async fn out_of_range_queries_are_refused_not_wrapped() {
 /// A wrong method is a problem document with a request id; a sanction whose id is `check` is read
 /// like any other.
 #[tokio::test]
-async fn a_wrong_method_is_a_problem_and_a_sanction_named_check_can_be_read() {
+async fn a_wrong_method_or_a_long_uri_is_a_problem_and_a_sanction_named_check_can_be_read() {
     let app = App::seeded().await;
     let a = app
         .send("DELETE", "/v1/events", Some(ADMIN), None, "", &[])
@@ -1552,6 +1565,24 @@ async fn a_wrong_method_is_a_problem_and_a_sanction_named_check_can_be_read() {
     assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{}", a.text);
     assert_eq!(a.content_type(), "application/problem+json");
     assert!(a.headers.contains_key("x-request-id"));
+    // A URI over 8 KiB, on a route or not, is a problem too; at the limit it is routed.
+    for path in ["/v1/streams/", "/nowhere/"] {
+        let long = app
+            .get(&format!("{path}{}", "a".repeat(8193 - path.len())), ADMIN)
+            .await;
+        assert_eq!(long.status, StatusCode::URI_TOO_LONG, "{}", long.text);
+        assert_eq!(long.content_type(), "application/problem+json");
+        assert!(long.headers.contains_key("x-request-id"));
+    }
+    let at_limit = app
+        .get(&format!("/v1/streams/{}", "a".repeat(8192 - 12)), ADMIN)
+        .await;
+    assert_eq!(
+        at_limit.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        at_limit.text
+    );
     let missing = app.get("/v1/sanctions/check", ADMIN).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
     let added = app

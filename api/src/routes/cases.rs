@@ -560,8 +560,28 @@ pub async fn check(
             SanctionKind::ALL.join(", ")
         ))
     })?;
-    if req.offer_id.is_empty() || req.offer_id.chars().count() > 128 {
-        return Err(ApiError::validation("offer_id must be 1 to 128 characters"));
+    // The limits an append of the same events would meet.
+    for (field, text) in [
+        ("offer_id", Some(req.offer_id.as_str())),
+        ("sanction_id", req.sanction_id.as_deref()),
+    ] {
+        if text.is_some_and(|t| t.is_empty() || t.chars().count() > 128) {
+            return Err(ApiError::validation(format!(
+                "{field} must be 1 to 128 characters"
+            )));
+        }
+    }
+    let max = state.config.limits.max_string_chars;
+    if let Some(chars) = req
+        .absence
+        .as_ref()
+        .and_then(|a| a.excuse.as_ref())
+        .map(|e| e.chars().count())
+        .filter(|n| *n > max)
+    {
+        return Err(ApiError::validation(format!(
+            "absence.excuse: a string of {chars} characters; at most {max} are taken"
+        )));
     }
     let decided_at = parse_time(&req.decided_at, "decided_at")?;
     let absence_at = req
@@ -569,32 +589,25 @@ pub async fn check(
         .as_ref()
         .map(|a| parse_time(&a.at, "absence.at"))
         .transpose()?;
-    let eval = evaluation(&state, as_of(req.as_of.as_deref())?);
-    let sanction_id = req.sanction_id.as_deref().unwrap_or("intended");
-    let now = state.now();
-    let decision = Decision {
-        sanction_id,
-        offer_id: &req.offer_id,
-        kind,
-        decided_at,
-        // Were it decided now, it would be recorded now.
-        recorded: now.max(decided_at),
-        seq: None,
-    };
-    let view = state.read();
-    let cal = &state.params().calendar;
-    let mut out = match (absence_at, &req.absence) {
-        (Some(at), Some(absence)) => {
-            // Judge on the case with the intended absence added: a copy of this one stream.
-            let mut case = Projection::new();
-            let id: Arc<str> = Arc::from(req.stream.as_str());
-            if let Some(facts) = view.projection.stream(&req.stream) {
-                for f in &facts.facts {
-                    case.apply(&id, f.clone());
-                }
-            }
+    let as_of = as_of(req.as_of.as_deref())?;
+    // What judging the case reads, taken under the lock; judged off it, on a query thread.
+    let mut case = state.read().projection.excerpt(&req.stream);
+    let mut out = query(&state, move |state| {
+        let eval = evaluation(state, as_of);
+        let now = state.now();
+        let decision = Decision {
+            sanction_id: req.sanction_id.as_deref().unwrap_or("intended"),
+            offer_id: &req.offer_id,
+            kind,
+            decided_at,
+            // Were it decided now, it would be recorded now.
+            recorded: now.max(decided_at),
+            seq: None,
+        };
+        if let (Some(at), Some(absence)) = (absence_at, &req.absence) {
+            // Judged as if the intended absence were on the case.
             case.apply(
-                &id,
+                &Arc::from(req.stream.as_str()),
                 Fact {
                     seq: INTENDED_SEQ,
                     effective_at: at,
@@ -605,14 +618,11 @@ pub async fn check(
                     },
                 },
             );
-            let verdict = eval.check(&case, &req.stream, &decision);
-            explanation_json(cal, &case, &verdict)
         }
-        _ => {
-            let verdict = eval.check(&view.projection, &req.stream, &decision);
-            explanation_json(cal, &view.projection, &verdict)
-        }
-    };
+        let verdict = eval.check(&case, &req.stream, &decision);
+        Ok(explanation_json(&state.params().calendar, &case, &verdict))
+    })
+    .await?;
     hide_intended(&mut out);
     out["intended"] = Value::Bool(true);
     Ok(Json(out))

@@ -42,7 +42,25 @@ fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(uri_limit))
         .with_state(state)
+}
+
+/// Bytes of a request's URI (path and query). Longer ones are answered 414 as a problem; hyper
+/// answers those over 65,534 bytes itself, with an empty 414, before any of this runs.
+const MAX_URI_BYTES: usize = 8 << 10;
+
+async fn uri_limit(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > MAX_URI_BYTES {
+        return unrouted(
+            &req,
+            ApiError::UriTooLong(format!(
+                "the URI has {len} bytes; at most {MAX_URI_BYTES} are taken (stream ids have at most 128 characters)"
+            )),
+        );
+    }
+    next.run(req).await
 }
 
 async fn method_not_allowed(req: Request) -> Response {

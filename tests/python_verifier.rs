@@ -78,4 +78,28 @@ fn the_python_verifier_accepts_an_export_of_the_test_data_and_finds_changes() {
         "{}",
         bad.stdout
     );
+
+    // Line ends other than LF alone, a blank line, or a line after export_end: FORMAT.md §3.
+    assert_eq!(
+        garanti(data.path(), &["export", "--out", export.to_str().unwrap()]).code,
+        0
+    );
+    let intact: Vec<String> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    for (changed, says) in [
+        (intact.join("\r\n") + "\r\n", "CR LF"),
+        (intact.join("\n") + "\n\n", "follows export_end"),
+        (
+            format!("{}\n\n{}\n", intact[..3].join("\n"), intact[3..].join("\n")),
+            "blank",
+        ),
+    ] {
+        std::fs::write(&export, changed).unwrap();
+        let bad = python_verify(&export);
+        assert_eq!(bad.code, 1, "{says}: {}", bad.stdout);
+        assert!(bad.stdout.contains(says), "{}", bad.stdout);
+    }
 }

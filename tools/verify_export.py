@@ -34,25 +34,27 @@ class Reader:
         self.pos += 1
         return b
 
-    def varint(self, max_bytes):
+    def varint(self, max_bytes, bits):
         value, shift = 0, 0
         for _ in range(max_bytes):
             b = self.byte()
             value |= (b & 0x7F) << shift
             if not b & 0x80:
+                if value >> bits:
+                    raise Bad("varint carries bits beyond its type")
                 return value
             shift += 7
         raise Bad("varint too long")
 
     def u64(self):
-        return self.varint(10)
+        return self.varint(10, 64)
 
     def i64(self):
-        z = self.varint(10)
+        z = self.varint(10, 64)
         return (z >> 1) ^ -(z & 1)
 
     def i32(self):
-        z = self.varint(5)
+        z = self.varint(5, 32)
         return (z >> 1) ^ -(z & 1)
 
     def string(self):
@@ -128,6 +130,39 @@ def check_fields(line, rec):
         raise Bad("field appended_at does not match the record bytes")
 
 
+def check_canonical(rec):
+    """Section 3, step 5: offsets RFC 3339 can write; data compact, keys sorted, none twice."""
+    for key in ("effective_at", "recorded_at"):
+        t = rec[key]
+        if t is not None and (t[1] % 60 != 0 or abs(t[1]) >= 86400):
+            raise Bad(f"the record's {key} has an offset RFC 3339 cannot write")
+
+    def no_repeats(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise Bad("the record's data repeats a key")
+        if keys != sorted(keys, key=lambda k: k.encode("utf-8")):
+            raise Bad("the record's data is not written with its keys sorted")
+        return dict(pairs)
+
+    data = json.loads(rec["data"], object_pairs_hook=no_repeats)
+    if not isinstance(data, dict):
+        raise Bad("the record's data is not a JSON object")
+    compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if not any(isinstance(v, float) for v in walk(data)) and compact != rec["data"]:
+        raise Bad("the record's data is not written compactly")
+
+
+def walk(value):
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk(v)
+
+
 def hex32(line, key):
     text = line.get(key)
     if not isinstance(text, str) or not re.fullmatch(r"[0-9a-f]{64}", text):
@@ -137,14 +172,17 @@ def hex32(line, key):
 
 def verify(path):
     expected_seq, prev, count, ended, head = None, None, 0, False, None
-    with open(path, encoding="utf-8") as f:
+    versions = {}
+    with open(path, encoding="utf-8", newline="") as f:
         for number, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
             at = expected_seq if expected_seq is not None else 0
             try:
                 if ended:
                     raise Bad("a line follows export_end")
+                if text.endswith("\r\n"):
+                    raise Bad("ends with CR LF; lines end with LF alone")
+                if not text.strip():
+                    raise Bad("a blank line")
                 line = json.loads(text)
                 if "export_end" in line:
                     end = line["export_end"]
@@ -176,6 +214,12 @@ def verify(path):
                 if rec["seq"] != seq:
                     raise Bad(f"the record says it is seq {rec['seq']}")
                 check_fields(line, rec)
+                check_canonical(rec)
+                last = versions.get(rec["stream"])
+                want = last + 1 if last is not None else (1 if start[0] == 0 else None)
+                if rec["stream_version"] == 0 or (want is not None and rec["stream_version"] != want):
+                    raise Bad(f"stream {rec['stream']} is at version {rec['stream_version']}, not {want}")
+                versions[rec["stream"]] = rec["stream_version"]
             except (Bad, ValueError, UnicodeDecodeError) as e:
                 print(f"FAILED at seq {at}: line {number}: {e}")
                 return 1

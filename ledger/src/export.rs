@@ -86,6 +86,81 @@ fn fields_match(obj: &serde_json::Map<String, Value>, bytes: &[u8]) -> Result<()
     Ok(())
 }
 
+/// What a record's bytes may hold beyond what decodes (docs/FORMAT.md §2): offsets that RFC 3339
+/// writes exactly (whole minutes, less than a day), and `data` as an object written compactly,
+/// keys sorted, none repeated. `garanti` writes nothing else; anything else was made elsewhere.
+fn canonical_record(view: &crate::record::RecordView<'_>) -> Result<(), String> {
+    for (field, t) in [
+        ("effective_at", Some(view.effective_at)),
+        ("recorded_at", view.recorded_at),
+    ] {
+        if let Some(t) =
+            t.filter(|t| t.offset_seconds % 60 != 0 || t.offset_seconds.abs() >= 86_400)
+        {
+            return Err(format!(
+                "the record's {field} has an offset of {} seconds, which RFC 3339 cannot write (whole minutes under a day)",
+                t.offset_seconds
+            ));
+        }
+    }
+    let data = crate::interchange::from_str_strict(view.data)
+        .map_err(|e| format!("the record's data is not JSON without repeated keys: {e}"))?;
+    if !data.is_object() {
+        return Err("the record's data is not a JSON object".into());
+    }
+    if !keys_sorted(&data) || serde_json::to_string(&data).ok().as_deref() != Some(view.data) {
+        return Err("the record's data is not written compactly with its keys sorted".into());
+    }
+    Ok(())
+}
+
+/// Every object's keys in ascending order, at any depth.
+fn keys_sorted(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b) && map.values().all(keys_sorted)
+        }
+        Value::Array(items) => items.iter().all(keys_sorted),
+        _ => true,
+    }
+}
+
+/// Each stream's last version seen in an export: versions go 1, 2, 3, ... in log order.
+#[derive(Default)]
+struct StreamVersions(std::collections::HashMap<String, u64>);
+
+impl StreamVersions {
+    /// Takes the record's stream version; `from_genesis`: the export holds every record before it.
+    fn next(
+        &mut self,
+        view: &crate::record::RecordView<'_>,
+        from_genesis: bool,
+    ) -> Result<(), String> {
+        let version = view.stream_version;
+        let expected = match self.0.get(view.stream) {
+            Some(last) => Some(last + 1),
+            // A stream first seen in an export from seq 0 starts here; in a later one, it may have
+            // begun before the export.
+            None if from_genesis => Some(1),
+            None => None,
+        };
+        if version == 0 || expected.is_some_and(|e| e != version) {
+            return Err(format!(
+                "stream {} is at version {version} here; the version before it in this export makes it {}",
+                view.stream,
+                expected.map_or("at least 1".into(), |e| e.to_string())
+            ));
+        }
+        match self.0.get_mut(view.stream) {
+            Some(last) => *last = version,
+            None => {
+                self.0.insert(view.stream.to_owned(), version);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Checks an export: JSON Lines of `garanti export`, ending with its `export_end` line.
 /// The first record's prev_hash is the anchor: genesis for an export from seq 0, else trusted as
 /// given (tie it to the head of an earlier export).
@@ -119,7 +194,8 @@ pub fn read_export_marked(
     let mut checker: Option<ChainChecker> = None;
     let mut first = None;
     let mut ended = false;
-    for (index, line) in reader.lines().enumerate() {
+    let mut versions = StreamVersions::default();
+    for (index, line) in reader.split(b'\n').enumerate() {
         let line_no = index + 1;
         let expected_seq = checker.as_ref().map_or(0, |c| c.next_seq());
         let fault = |message: String| ChainFault {
@@ -127,11 +203,19 @@ pub fn read_export_marked(
             kind: FaultKind::Export(format!("line {line_no}: {message}")),
         };
         let line = line.map_err(|e| fault(format!("cannot be read: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
         if ended {
-            return Err(fault("a record follows the export_end line".into()));
+            return Err(fault(
+                "something follows the export_end line, which ends an export".into(),
+            ));
+        }
+        let line = String::from_utf8(line).map_err(|_| fault("is not UTF-8".into()))?;
+        if line.ends_with('\r') {
+            return Err(fault(
+                "ends with CR LF; the lines of an export end with LF alone (docs/FORMAT.md)".into(),
+            ));
+        }
+        if line.trim().is_empty() {
+            return Err(fault("is blank; an export has no blank lines".into()));
         }
         // Only the chain fields are read here; the rest of the line is checked by comparing the
         // whole line with what `garanti export` writes for the record.
@@ -143,10 +227,10 @@ pub fn read_export_marked(
         if let Some(end) = fields.export_end {
             let seen = checker.as_ref().map_or(0, ChainChecker::count);
             if end.records != Some(seen) {
-                return Err(fault(format!(
-                    "export_end says {:?} records, the file holds {seen}",
-                    end.records
-                )));
+                return Err(fault(match end.records {
+                    Some(n) => format!("export_end says {n} records, the file holds {seen}"),
+                    None => "export_end does not say how many records it ends".into(),
+                }));
             }
             let head = checker.as_ref().and_then(ChainChecker::head);
             let start = first.as_ref().map(|(seq, prev)| (*seq, prev));
@@ -184,8 +268,11 @@ pub fn read_export_marked(
         };
         // The line is a function of the record: any other spelling of the same values (upper-case
         // hex, another offset notation, reordered keys) is a changed export too.
-        let canonical = record.view().map(|view| export_line(&record, &view));
-        if canonical.as_deref() != Ok(line.as_str()) {
+        let view = record.view().map_err(|e| ChainFault {
+            seq,
+            kind: FaultKind::Export(format!("line {line_no}: {e}")),
+        })?;
+        if export_line(&record, &view) != line {
             let obj = match serde_json::from_str::<Value>(&line) {
                 Ok(Value::Object(obj)) => obj,
                 _ => serde_json::Map::new(),
@@ -198,6 +285,12 @@ pub fn read_export_marked(
                 kind: FaultKind::Export(format!("line {line_no}: {why}")),
             });
         }
+        canonical_record(&view)
+            .and_then(|()| versions.next(&view, first.as_ref().is_some_and(|(s, _)| *s == 0)))
+            .map_err(|why| ChainFault {
+                seq,
+                kind: FaultKind::Export(format!("line {line_no}: {why}")),
+            })?;
         tree.push(merkle::leaf_hash(&record.bytes), &mut |_, _| {});
         if mark == Some(tree.size()) && record.seq + 1 == tree.size() {
             marked = Some(tree.root());

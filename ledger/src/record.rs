@@ -363,4 +363,51 @@ mod vectors {
         );
         assert_eq!(decode(&bytes), Ok(vector()));
     }
+
+    /// The second vector of docs/FORMAT.md §4: negative zigzag values (an instant before 1970, an
+    /// offset west of UTC), no `recorded_at`, chained on the first.
+    #[test]
+    fn the_second_documented_vector_holds() {
+        let second = RecordView {
+            seq: 1,
+            stream: "se-1480:p-7",
+            stream_version: 2,
+            appended_at: 1_700_000_001_000_000_000,
+            appended_by: "t-ops",
+            event_type: "action_plan_updated",
+            effective_at: Timestamp {
+                unix_nanos: -1_500_000_000,
+                offset_seconds: -18_000,
+            },
+            recorded_at: None,
+            actor: "hl-2",
+            data: r#"{"shared":true}"#,
+        };
+        let bytes = second.encode();
+        let first = seal(&GENESIS_PREV_HASH, &vector().encode());
+        assert_eq!(hex::encode(&bytes), "010b73652d313438303a702d370280a8a69ccebfce972f05742d6f707313616374696f6e5f706c616e5f75706461746564ffbbc1960b9f99020004686c2d320f7b22736861726564223a747275657d");
+        assert_eq!(
+            hex::encode(seal(&first, &bytes)),
+            "765e1f4accde6b3e71e4283c8b2d9311b4404478b7a9e396b1a180bda3ec05ef"
+        );
+        assert_eq!(decode(&bytes), Ok(second));
+    }
+
+    /// A varint longer than its type allows, or carrying bits beyond its width, is refused.
+    #[test]
+    fn an_overlong_varint_is_undecodable() {
+        let bytes = vector().encode();
+        // seq 2^64 - 1 takes ten bytes, the last 0x01; 0x02 there would be 2^64.
+        let with_seq = |varint: &[u8]| [varint, &bytes[1..]].concat();
+        let max = with_seq(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert_eq!(decode(&max).map(|v| v.seq), Ok(u64::MAX));
+        for bad in [
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..],
+            &[
+                0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+            ][..],
+        ] {
+            assert!(decode(&with_seq(bad)).is_err(), "{bad:02x?}");
+        }
+    }
 }

@@ -9,6 +9,8 @@ pub enum FaultKind {
     Gap { expected: u64, found: u64 },
     #[error("record seq {seq} appears again")]
     Duplicate { seq: u64 },
+    #[error("record seq {seq} comes after seq {after}: the records are out of order")]
+    OutOfOrder { seq: u64, after: u64 },
     #[error(
         "broken link: prev_hash {stored} is not the hash of the record before it ({expected})"
     )]
@@ -110,6 +112,14 @@ impl ChainChecker {
             seq: expected,
             kind,
         };
+        // The first seq checked: a lower one never appeared here.
+        let first = expected - self.count;
+        if seq < first {
+            return Err(fault(FaultKind::OutOfOrder {
+                seq,
+                after: expected.saturating_sub(1),
+            }));
+        }
         if seq < expected {
             return Err(fault(FaultKind::Duplicate { seq }));
         }

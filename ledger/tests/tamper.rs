@@ -268,3 +268,114 @@ fn deleted_duplicated_swapped_and_cut_off_export_lines_are_found() {
     let f = check(&front_cut).unwrap_err();
     assert!(f.to_string().contains("first record"), "{f}");
 }
+
+/// An export chain of records made here (not by a ledger), each sealed on the one before: for
+/// contents a ledger never writes. `records`: (stream, stream_version, offset_seconds, data).
+fn crafted(records: &[(&str, u64, i32, &str)]) -> Vec<String> {
+    use ledger::record::{seal, RecordView, StoredRecord, Timestamp, GENESIS_PREV_HASH};
+    let mut prev = GENESIS_PREV_HASH;
+    let mut lines = Vec::new();
+    for (seq, (stream, stream_version, offset_seconds, data)) in records.iter().enumerate() {
+        let view = RecordView {
+            seq: seq as u64,
+            stream,
+            stream_version: *stream_version,
+            appended_at: 1_700_000_000_000_000_000,
+            appended_by: "test",
+            event_type: "sanction_guidance_given",
+            effective_at: Timestamp {
+                unix_nanos: 1_489_129_200_000_000_000,
+                offset_seconds: *offset_seconds,
+            },
+            recorded_at: None,
+            actor: "cw-1",
+            data,
+        };
+        let bytes = view.encode();
+        let hash = seal(&prev, &bytes);
+        let record = StoredRecord {
+            seq: seq as u64,
+            prev_hash: prev,
+            hash,
+            bytes,
+        };
+        lines.push(export_line(&record, &record.view().unwrap()));
+        prev = hash;
+    }
+    let last = records.len() as u64 - 1;
+    lines.push(export_trailer(
+        records.len() as u64,
+        Some((0, &GENESIS_PREV_HASH)),
+        Some((last, &prev)),
+    ));
+    lines
+}
+
+/// docs/FORMAT.md says what an export is, line by line: LF line ends, no blank line, nothing after
+/// `export_end`; each stream's versions 1, 2, 3, ...; offsets RFC 3339 can write; `data` an object
+/// written compactly with sorted keys, none twice. Anything else is refused, saying where and
+/// what, in words (no Rust debug text), and "appears again" only of a seq that did appear.
+#[test]
+fn an_export_is_what_the_exporter_writes_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = filled(dir.path(), ledger::Backend::Redb, N);
+    let lines = export(&ledger);
+    let joined = lines.join("\n") + "\n";
+    let fault = |text: String| {
+        verify_export(std::io::Cursor::new(text))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(fault(lines.join("\r\n") + "\r\n").contains("line 1: ends with CR LF"));
+    let blank = format!("{}\n\n{}\n", lines[..3].join("\n"), lines[3..].join("\n"));
+    assert!(fault(blank).contains("line 4: is blank"));
+    for after in ["\n", "{}\n", "garbage"] {
+        let f = fault(format!("{joined}{after}"));
+        assert!(f.contains("follows the export_end line"), "{after:?}: {f}");
+    }
+    let no_count = lines[lines.len() - 1].replace(&format!("\"records\":{N}"), "\"count\":1");
+    let mut missing = lines.clone();
+    *missing.last_mut().unwrap() = no_count;
+    let f = check(&missing).unwrap_err().to_string();
+    assert!(!f.contains("Some(") && !f.contains("None"), "{f}");
+    // A partial export from seq 5 with seq 2's line after its first: out of order, not "again".
+    let mut partial: Vec<String> = lines[5..8].to_vec();
+    partial.insert(1, lines[2].clone());
+    let f = check(&partial).unwrap_err();
+    assert_eq!(f.kind, FaultKind::OutOfOrder { seq: 2, after: 5 }, "{f}");
+
+    let ok = crafted(&[
+        ("dk-101:c-1", 1, 3600, "{}"),
+        (
+            "dk-101:c-1",
+            2,
+            -7200,
+            r#"{"a":[1,{"b":2,"c":"x"}],"d":null}"#,
+        ),
+        ("dk-101:c-2", 1, 0, "{}"),
+    ]);
+    assert_eq!(check(&ok).unwrap().records, 3);
+    for (records, says) in [
+        (
+            vec![("dk-101:c-1", 1, 0, "{}"), ("dk-101:c-1", 3, 0, "{}")],
+            "stream dk-101:c-1 is at version 3 here; the version before it in this export makes it 2",
+        ),
+        (
+            vec![("dk-101:c-1", 1, 0, "{}"), ("dk-101:c-1", 1, 0, "{}")],
+            "is at version 1 here",
+        ),
+        (vec![("dk-101:c-1", 0, 0, "{}")], "is at version 0 here"),
+        (vec![("dk-101:c-1", 2, 0, "{}")], "is at version 2 here"),
+        (vec![("dk-101:c-1", 1, 30, "{}")], "offset of 30 seconds"),
+        (vec![("dk-101:c-1", 1, 86_400, "{}")], "offset of 86400 seconds"),
+        (vec![("dk-101:c-1", 1, 0, r#"{"b":1,"a":2}"#)], "keys sorted"),
+        (vec![("dk-101:c-1", 1, 0, r#"{"a": 1}"#)], "compactly"),
+        (vec![("dk-101:c-1", 1, 0, r#"{"a":1e0}"#)], "compactly"),
+        (vec![("dk-101:c-1", 1, 0, r#"{"a":1,"a":1}"#)], "repeated keys"),
+        (vec![("dk-101:c-1", 1, 0, "[1]")], "not a JSON object"),
+    ] {
+        let f = check(&crafted(&records))
+            .map_or_else(|f| f.to_string(), |_| format!("{records:?} went unnoticed"));
+        assert!(f.contains(says), "{records:?}: {f}");
+    }
+}

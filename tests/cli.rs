@@ -523,6 +523,24 @@ fn a_bom_or_a_csv_file_is_named_as_such() {
     assert!(run.stderr.contains("JSON Lines"), "{}", run.stderr);
 }
 
+/// A failed import into a data directory it made leaves none behind; one into a directory that
+/// was there leaves it (and nothing of the batch in it).
+#[test]
+fn a_failed_import_leaves_no_new_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    let bad = "{\"stream\":\"dk-101:c-1\"}\n";
+    let run = garanti_stdin(&fresh, &["import", "-"], bad);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!fresh.exists(), "the import made it and nothing went in");
+    let run = garanti_stdin(&fresh, &["import", "-"], &format!("{GUIDANCE}\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = garanti_stdin(&fresh, &["import", "-"], bad);
+    assert_eq!(run.code, 2);
+    assert!(fresh.exists(), "a ledger that was there stays");
+    assert_eq!(garanti(&fresh, &["verify"]).code, 0);
+}
+
 #[test]
 fn a_report_of_a_year_without_events_is_refused_saying_what_there_is() {
     let data = tempfile::tempdir().unwrap();

@@ -23,6 +23,8 @@ pub fn run(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
+    // A data directory this import makes is removed again if nothing goes into it.
+    let made_here = !ctx.data.exists();
     let ledger = ctx.open_as(ledger::Access::Create)?;
     let bar = ctx.progress(len, "importing");
     let reader = BufReader::with_capacity(1 << 20, bar.wrap_read(reader));
@@ -48,12 +50,21 @@ pub fn run(
     bar.finish_and_clear();
     let stats = match result {
         Ok(stats) => stats,
-        Err(e @ (ImportError::Malformed { .. } | ImportError::Refused { .. }))
-            if imported_so_far > 0 =>
-        {
-            bail!("{e}\n{imported_so_far} events of earlier batches were imported; fix the file and run the same command again: they are skipped")
+        Err(e) => {
+            let empty = ledger.head().is_none();
+            drop(ledger);
+            if made_here && empty {
+                remove_new_dir(ctx);
+            }
+            return Err(match e {
+                ImportError::Malformed { .. } | ImportError::Refused { .. }
+                    if imported_so_far > 0 =>
+                {
+                    anyhow::anyhow!("{e}\n{imported_so_far} events of earlier batches were imported; fix the file and run the same command again: they are skipped")
+                }
+                e => anyhow::Error::new(e).context(format!("importing {file}")),
+            });
         }
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("importing {file}"))),
     };
     if stats.skipped > 0 {
         outln!("skipped {} events already imported by an earlier run of this input (--no-resume imports them again)", stats.skipped);
@@ -74,4 +85,14 @@ pub fn run(
         (None, _) => outln!("imported 0 events; the ledger is empty"),
     }
     Ok(EXIT_OK)
+}
+
+/// Removes the data directory a failed import made, with nothing in it.
+fn remove_new_dir(ctx: &Context) {
+    if let Err(e) = std::fs::remove_dir_all(&ctx.data) {
+        eprintln!(
+            "garanti: cannot remove {}, made by this import: {e}",
+            ctx.data.display()
+        );
+    }
 }

@@ -51,7 +51,7 @@ pub const EXIT_ERROR: u8 = 2;
     about = "Compliance ledger for Danish jobcentres and their auditors",
     long_about = "Garanti records every Min Plan edit, publication, offer start, absence and sanction decision in an \
 append-only, BLAKE3 hash-chained log, and judges afterwards whether each sanction was lawful and what an auditor \
-would find (../shared/spec/RULES.md).\n\nExit codes: 0 ok; 1 a verification or rule failure was found (a broken \
+would find (docs/RULES.md).\n\nExit codes: 0 ok; 1 a verification or rule failure was found (a broken \
 chain, or findings with --fail); 2 an operational error (bad input, unreadable data directory, ...).",
     after_help = "Start with `garanti import FILE`, then `garanti verify`, `garanti sanctions --year Y` and \
 `garanti findings --year Y`. Every command has --help."

@@ -262,7 +262,31 @@ fn the_xlsx_report_has_a_sheet_per_table_with_the_same_cells() {
         1 + report["findings"].as_array().unwrap().len()
     );
     let monthly = wb.worksheet_range("Monthly").unwrap();
-    assert_eq!(monthly.get((3, 0)), Some(&Data::String("2017-03".into())));
+    // Months, dates and times are dates to Excel; rates are fractions shown as percentages.
+    let when = |cell: Option<&Data>| match cell {
+        // Excel's serial date: days since 1899-12-30, the time of day as the fraction.
+        Some(Data::DateTime(t)) => {
+            chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                + chrono::Duration::milliseconds((t.as_f64() * 86_400_000.0).round() as i64)
+        }
+        other => panic!("not a date: {other:?}"),
+    };
+    assert_eq!(when(monthly.get((3, 0))).to_string(), "2017-03-01 00:00:00");
+    let decided = report["sanctions"][0]["decided_at"].as_str().unwrap();
+    let local = chrono::DateTime::parse_from_rfc3339(decided)
+        .unwrap()
+        .naive_local();
+    assert_eq!(when(sanctions.get((1, 4))), local, "{decided}");
+    let findings_date = report["findings"][0]["date"].as_str().unwrap();
+    assert_eq!(when(findings.get((1, 0))).date().to_string(), findings_date);
+    let rate = report["rules"][0]["error_rate_percent"].as_f64().unwrap();
+    match rules.get((1, 4)) {
+        Some(Data::Float(f)) => assert!((f * 100.0 - rate).abs() < 1e-9, "{f} vs {rate}"),
+        other => panic!("the error rate is {other:?}"),
+    }
     let meta = wb.worksheet_range("Report").unwrap();
     assert_eq!(
         meta.get((3, 1)),

@@ -1,6 +1,7 @@
 //! The year report as an XLSX workbook: one sheet per table, with filters and frozen headers.
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use chrono::{Datelike, Timelike};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use serde_json::Value;
 
 /// A cell: numbers stay numbers, so a revisor can sum and filter them.
@@ -28,6 +29,62 @@ fn cell(v: &Value) -> Cell {
 enum Cell {
     Text(String),
     Number(f64),
+    /// A local date (`YYYY-MM-DD`), a month (`YYYY-MM`, its first day) or a time (RFC 3339, at
+    /// the wall-clock time of its own offset): a date Excel sorts, filters and computes with.
+    When(ExcelDateTime, When),
+    /// A percentage given as a number of percent (28.31 is 28.31 %).
+    Percent(f64),
+}
+
+#[derive(Clone, Copy)]
+enum When {
+    Date,
+    Month,
+    Time,
+}
+
+impl When {
+    fn format(self) -> Format {
+        Format::new().set_num_format(match self {
+            When::Date => "yyyy-mm-dd",
+            When::Month => "yyyy-mm",
+            When::Time => "yyyy-mm-dd hh:mm:ss",
+        })
+    }
+}
+
+/// The cell of a field, by what the field holds: dates and times as dates, rates as percentages,
+/// anything else as `cell` makes it (a value that does not read as its kind stays text).
+fn typed(field: &str, v: &Value) -> Cell {
+    let text = v.as_str().unwrap_or_default();
+    let when = match field {
+        "date" => date(text).map(|d| (d, When::Date)),
+        "month" => date(&format!("{text}-01")).map(|d| (d, When::Month)),
+        "decided_at" | "at" | "effective_at" | "recorded_at" => time(text).map(|t| (t, When::Time)),
+        "error_rate_percent" => return v.as_f64().map_or_else(|| cell(v), Cell::Percent),
+        _ => None,
+    };
+    when.map_or_else(|| cell(v), |(t, kind)| Cell::When(t, kind))
+}
+
+fn date(text: &str) -> Option<ExcelDateTime> {
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).ok()?,
+        d.month() as u8,
+        d.day() as u8,
+    )
+    .ok()
+}
+
+fn time(text: &str) -> Option<ExcelDateTime> {
+    let t = chrono::DateTime::parse_from_rfc3339(text)
+        .ok()?
+        .naive_local();
+    let seconds = f64::from(t.second()) + f64::from(t.nanosecond()) / 1e9;
+    date(&t.date().to_string())?
+        .and_hms(t.hour() as u16, t.minute() as u8, seconds)
+        .ok()
 }
 
 fn sheet(
@@ -37,6 +94,8 @@ fn sheet(
     rows: impl IntoIterator<Item = Vec<Cell>>,
 ) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold().set_background_color("#E8E8E8");
+    let percent = Format::new().set_num_format("0.00%");
+    let formats = [When::Date, When::Month, When::Time].map(When::format);
     // Rows go to disk as they are written: a year's findings never sit in memory as cells.
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name(name)?;
@@ -52,6 +111,10 @@ fn sheet(
             match value {
                 Cell::Text(t) => ws.write_string(r, c, t)?,
                 Cell::Number(n) => ws.write_number(r, c, *n)?,
+                Cell::Percent(p) => ws.write_number_with_format(r, c, p / 100.0, &percent)?,
+                Cell::When(t, kind) => {
+                    ws.write_datetime_with_format(r, c, t, &formats[*kind as usize])?
+                }
             };
         }
     }
@@ -67,7 +130,7 @@ fn rows_of<'a>(
     items.map(move |item| {
         headers
             .iter()
-            .map(|(_, field, _)| cell(&item[*field]))
+            .map(|(_, field, _)| typed(field, &item[*field]))
             .collect()
     })
 }
@@ -111,7 +174,7 @@ pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
         ("what it checks", "title", 60.0),
         ("cases examined", "cases_examined", 14.0),
         ("findings", "findings", 10.0),
-        ("error rate %", "error_rate_percent", 12.0),
+        ("error rate", "error_rate_percent", 12.0),
         ("legal basis", "legal_basis", 60.0),
     ];
     sheet(
@@ -125,7 +188,7 @@ pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
         ("case", "stream", 20.0),
         ("offer", "offer_id", 10.0),
         ("kind", "kind", 14.0),
-        ("decided", "decided_at", 26.0),
+        ("decided", "decided_at", 20.0),
         ("verdict", "verdict", 10.0),
         ("reasons", "reasons", 50.0),
         ("warnings", "warnings", 30.0),
@@ -144,7 +207,7 @@ pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
         ("case", "stream", 20.0),
         ("finding", "message", 90.0),
         ("evidence (seq)", "evidence", 20.0),
-        ("at", "at", 30.0),
+        ("at", "at", 20.0),
         ("legal basis", "legal_basis", 50.0),
     ];
     sheet(
@@ -180,8 +243,8 @@ pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
                 rows.push(vec![
                     Cell::Number((i + 1) as f64),
                     cell(&case["stream"]),
-                    cell(&e["effective_at"]),
-                    cell(&e["recorded_at"]),
+                    typed("effective_at", &e["effective_at"]),
+                    typed("recorded_at", &e["recorded_at"]),
                     cell(&e["seq"]),
                     cell(&e["type"]),
                     Cell::Text(e["data"].to_string()),
@@ -192,8 +255,8 @@ pub fn render(report: &crate::report::Report) -> Result<Vec<u8>, XlsxError> {
         let headers = [
             ("rank", "", 6.0),
             ("case", "", 20.0),
-            ("effective", "", 26.0),
-            ("recorded", "", 26.0),
+            ("effective", "", 20.0),
+            ("recorded", "", 20.0),
             ("seq", "", 8.0),
             ("event", "", 24.0),
             ("data", "", 60.0),

@@ -72,6 +72,9 @@ pub struct Cli {
     /// No progress bars
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// CSV output for Danish Excel: `;` between fields, a UTF-8 byte-order mark, decimal commas
+    #[arg(long, global = true)]
+    excel: bool,
     #[command(subcommand)]
     command: Command,
 }

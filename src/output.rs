@@ -1,4 +1,4 @@
-//! Plain-text tables and CSV.
+//! Plain-text tables (CSV: `replay::output::csv`, in the dialect of `Context::csv`).
 
 /// A table with aligned columns.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -29,37 +29,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// RFC 4180 CSV.
-pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let field = |f: &str| {
-        if f.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", f.replace('"', "\"\""))
-        } else {
-            f.to_owned()
-        }
-    };
-    let mut out = headers
-        .iter()
-        .map(|h| field(h))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push_str("\r\n");
-    for row in rows {
-        out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        let out = csv(&["a", "b"], &[vec!["x,y".into(), "say \"hi\"".into()]]);
-        assert_eq!(out, "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n");
-    }
 
     #[test]
     fn tables_align_on_characters_not_bytes() {

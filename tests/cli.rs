@@ -432,6 +432,31 @@ fn tables_and_csv_carry_the_same_verdicts() {
         "{}",
         csv.stdout
     );
+    // For Danish Excel: a byte-order mark, `;` between fields, the same rows.
+    let excel = garanti(
+        data.path(),
+        &["findings", "--year", "2017", "--format", "csv", "--excel"],
+    );
+    assert!(excel
+        .stdout
+        .starts_with("\u{feff}rule;stream;at;date;evidence;legal_basis;message\r\n"));
+    assert_eq!(excel.stdout.lines().count(), csv.stdout.lines().count());
+    assert!(
+        excel.stdout.contains(
+            "dk.rehab.indsatsplan_late;dk-105:c-0404;2017-03-31T23:59:59.999+02:00;2017-03-31"
+        ),
+        "{}",
+        excel.stdout
+    );
+    let report = garanti(
+        data.path(),
+        &["report", "--year", "2017", "--format", "csv", "--excel"],
+    );
+    assert!(
+        report.stdout.starts_with("\u{feff}rule;stream;"),
+        "{}",
+        report.stdout
+    );
     let failing = garanti(data.path(), &["sanctions", "--year", "2017", "--fail"]);
     assert_eq!(failing.code, 1);
     let unknown = garanti(data.path(), &["findings", "--rule", "dk.nope"]);

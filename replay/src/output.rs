@@ -335,3 +335,82 @@ pub fn rules_json(p: &projections::Params, date: chrono::NaiveDate) -> Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+/// How CSV is written for its reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CsvDialect {
+    /// RFC 4180: `,` between fields, CR LF line ends, no byte-order mark.
+    #[default]
+    Rfc4180,
+    /// For Danish Excel, which reads a CSV in the machine's list separator and decimal sign: `;`
+    /// between fields, a UTF-8 byte-order mark (so æ, ø and å are read as such), a decimal comma
+    /// in plain decimal numbers (`28,31`), CR LF line ends.
+    DanishExcel,
+}
+
+/// A table as CSV in `dialect`: fields quoted where they hold the separator, a quote or a line end.
+pub fn csv(dialect: CsvDialect, headers: &[&str], rows: &[Vec<String>]) -> String {
+    let sep = match dialect {
+        CsvDialect::Rfc4180 => ',',
+        CsvDialect::DanishExcel => ';',
+    };
+    let field = |f: &str| {
+        let f = match dialect {
+            CsvDialect::DanishExcel if is_decimal(f) => f.replace('.', ","),
+            _ => f.to_owned(),
+        };
+        if f.contains([sep, '"', '\n', '\r']) {
+            format!("\"{}\"", f.replace('"', "\"\""))
+        } else {
+            f
+        }
+    };
+    let mut out = String::new();
+    if dialect == CsvDialect::DanishExcel {
+        out.push('\u{feff}');
+    }
+    let line = |cells: &mut dyn Iterator<Item = String>, out: &mut String| {
+        out.push_str(&cells.collect::<Vec<_>>().join(&sep.to_string()));
+        out.push_str("\r\n");
+    };
+    line(&mut headers.iter().map(|h| field(h)), &mut out);
+    for row in rows {
+        line(&mut row.iter().map(|c| field(c)), &mut out);
+    }
+    out
+}
+
+/// `-12.5`, `0.25`: digits, one point, digits (not a seq list, a version like `1.2.3`, or a time).
+fn is_decimal(f: &str) -> bool {
+    let digits = f.strip_prefix('-').unwrap_or(f);
+    digits.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    })
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting_in_each_dialect() {
+        let rows = [vec!["x,y".into(), "say \"hi\"".into(), "28.31".into()]];
+        assert_eq!(
+            csv(CsvDialect::Rfc4180, &["a", "b", "c"], &rows),
+            "a,b,c\r\n\"x,y\",\"say \"\"hi\"\"\",28.31\r\n"
+        );
+        let rows = [vec![
+            "x;y".into(),
+            "æøå".into(),
+            "28.31".into(),
+            "1.2.3".into(),
+        ]];
+        assert_eq!(
+            csv(CsvDialect::DanishExcel, &["a", "b", "c", "d"], &rows),
+            "\u{feff}a;b;c;d\r\n\"x;y\";æøå;28,31;1.2.3\r\n"
+        );
+    }
+}

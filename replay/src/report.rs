@@ -370,42 +370,41 @@ impl serde::Serialize for Report {
     }
 }
 
-/// The findings of a report as CSV (RFC 4180).
-pub fn findings_csv(report: &Report) -> String {
-    let mut out = String::from("rule,stream,at,date,evidence,legal_basis,message\r\n");
-    for f in report.findings_json() {
-        let evidence = f["evidence"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let cells = [
-            f["rule"].as_str().unwrap_or_default(),
-            f["stream"].as_str().unwrap_or_default(),
-            f["at"].as_str().unwrap_or_default(),
-            f["date"].as_str().unwrap_or_default(),
-            evidence.as_str(),
-            f["legal_basis"].as_str().unwrap_or_default(),
-            f["message"].as_str().unwrap_or_default(),
-        ];
-        out.push_str(
-            &cells
-                .iter()
-                .map(|c| csv_field(c))
+/// The findings of a report as CSV.
+pub fn findings_csv(report: &Report, dialect: crate::output::CsvDialect) -> String {
+    let rows: Vec<Vec<String>> = report
+        .findings_json()
+        .map(|f| {
+            let evidence = f["evidence"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| v.to_string())
                 .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
-    }
-    out
-}
-
-pub fn csv_field(f: &str) -> String {
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f.to_owned()
-    }
+                .join(" ");
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            vec![
+                text("rule"),
+                text("stream"),
+                text("at"),
+                text("date"),
+                evidence,
+                text("legal_basis"),
+                text("message"),
+            ]
+        })
+        .collect();
+    crate::output::csv(
+        dialect,
+        &[
+            "rule",
+            "stream",
+            "at",
+            "date",
+            "evidence",
+            "legal_basis",
+            "message",
+        ],
+        &rows,
+    )
 }

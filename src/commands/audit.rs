@@ -1,7 +1,7 @@
 //! The revisors' commands: `report`, `sample`, `timeline`, `deadlines`.
 
 use super::{parse_time, Context};
-use crate::output::{csv, table};
+use crate::output::table;
 use crate::{Format, EXIT_OK};
 use anyhow::{bail, Context as _, Result};
 use ledger::StoredRecord;
@@ -224,7 +224,9 @@ pub fn report(
         ReportFormat::Json => serde_json::to_writer_pretty(&mut sink, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| sink.write_all(b"\n")),
-        ReportFormat::Csv => sink.write_all(replay::report::findings_csv(&report).as_bytes()),
+        ReportFormat::Csv => {
+            sink.write_all(replay::report::findings_csv(&report, ctx.csv).as_bytes())
+        }
         ReportFormat::Html => sink.write_all(replay::html::render(&report).as_bytes()),
         ReportFormat::Xlsx => sink.write_all(&replay::xlsx::render(&report)?),
     };
@@ -297,7 +299,7 @@ pub fn sample(
                 .map(|(i, d)| vec![(i + 1).to_string(), d.stream.clone(), d.key.clone()])
                 .collect();
             if format == Format::Csv {
-                out!("{}", csv(&["rank", "stream", "key"], &rows));
+                out!("{}", ctx.csv(&["rank", "stream", "key"], &rows));
             } else {
                 outln!(
                     "Sample of {} of {} streams ({}), seed {:?}:",
@@ -362,7 +364,7 @@ pub fn timeline(ctx: &Context, stream: &str, export: Option<&Path>, format: Form
     if format == Format::Csv {
         out!(
             "{}",
-            csv(
+            ctx.csv(
                 &["effective_at", "recorded_at", "seq", "type", "data", "hash"],
                 &rows
             )
@@ -445,7 +447,7 @@ pub fn deadlines(
                 .collect();
             let headers = ["due", "days_left", "stream", "deadline", "since"];
             if format == Format::Csv {
-                out!("{}", csv(&headers, &rows));
+                out!("{}", ctx.csv(&headers, &rows));
                 return Ok(EXIT_OK);
             }
             outln!(
@@ -560,7 +562,7 @@ pub fn reconcile(
                     String::new(),
                 ]
             }));
-            out!("{}", csv(&["case", "status", "category"], &rows));
+            out!("{}", ctx.csv(&["case", "status", "category"], &rows));
         }
         Format::Table => {
             outln!(

@@ -1,7 +1,7 @@
 //! `garanti sanctions`, `findings`, `explain` and `rules`: the rules' output contract.
 
 use super::{parse_time, Context};
-use crate::output::{csv, table};
+use crate::output::table;
 use crate::{Format, EXIT_FOUND, EXIT_OK};
 use anyhow::{bail, Result};
 use projections::rules::catalogue::{self, Reason};
@@ -75,7 +75,7 @@ pub fn sanctions(
                 })
                 .collect();
             if format == Format::Csv {
-                out!("{}", csv(&headers, &rows));
+                out!("{}", ctx.csv(&headers, &rows));
             } else {
                 out!("{}", table(&headers, &rows));
                 let unlawful = verdicts.iter().filter(|s| !s.lawful).count();
@@ -156,7 +156,7 @@ pub fn findings(
                         ]
                     })
                     .collect();
-                out!("{}", csv(&headers, &rows));
+                out!("{}", ctx.csv(&headers, &rows));
             } else {
                 out!("{}", table(&headers, &rows));
                 outln!("{} findings", found.len());
@@ -313,7 +313,7 @@ pub fn rules(ctx: &Context, at: Option<&str>, format: Format) -> Result<u8> {
                 .collect();
             let headers = ["rule", "parameters in force", "legal basis"];
             if format == Format::Csv {
-                out!("{}", csv(&headers, &rows));
+                out!("{}", ctx.csv(&headers, &rows));
                 return Ok(EXIT_OK);
             }
             outln!(

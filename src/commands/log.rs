@@ -115,10 +115,11 @@ pub fn checkpoints(ctx: &Context, format: Format) -> Result<u8> {
             ))?
         ),
         Format::Csv => {
-            outln!("size,signed_at,root");
-            for k in &kept {
-                outln!("{},{},{}", k.size, k.signed_at.to_rfc3339(), root(k));
-            }
+            let rows: Vec<Vec<String>> = kept
+                .iter()
+                .map(|k| vec![k.size.to_string(), k.signed_at.to_rfc3339(), root(k)])
+                .collect();
+            out!("{}", ctx.csv(&["size", "signed_at", "root"], &rows));
         }
         Format::Table => {
             if kept.is_empty() {

@@ -29,6 +29,8 @@ pub struct Context {
     /// --now, if given: a server evaluates at this time instead of its clock.
     pub fixed_now: Option<i64>,
     pub quiet: bool,
+    /// How CSV is written (`--excel`: for Danish Excel).
+    pub csv: replay::output::CsvDialect,
     /// `--at-checkpoint`: judge only the records this signed checkpoint covers.
     pub at: Option<AtCheckpoint>,
 }
@@ -95,6 +97,10 @@ impl Context {
             now,
             fixed_now,
             quiet: cli.quiet,
+            csv: match cli.excel {
+                true => replay::output::CsvDialect::DanishExcel,
+                false => replay::output::CsvDialect::Rfc4180,
+            },
             at: None,
         })
     }
@@ -105,6 +111,11 @@ impl Context {
     }
 
     /// Opens the ledger as `access` says: only `Access::Create` makes one.
+    /// A table as CSV in the dialect asked for (`--excel`).
+    pub fn csv(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
+        replay::output::csv(self.csv, headers, rows)
+    }
+
     pub fn open_as(&self, access: Access) -> Result<Ledger> {
         Ledger::open_as(&self.data, self.store, access)
             .with_context(|| format!("cannot open the ledger in {}", self.data.display()))

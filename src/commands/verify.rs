@@ -233,10 +233,11 @@ pub fn head(ctx: &Context, format: Format) -> Result<u8> {
             }
         ),
         Format::Csv => {
-            outln!("seq,hash");
-            if let Some(h) = head {
-                outln!("{},{}", h.seq, h.hash_hex());
-            }
+            let rows: Vec<Vec<String>> = head
+                .iter()
+                .map(|h| vec![h.seq.to_string(), h.hash_hex()])
+                .collect();
+            out!("{}", ctx.csv(&["seq", "hash"], &rows));
         }
         Format::Table => match head {
             Some(h) => outln!("seq {} hash {}", h.seq, h.hash_hex()),

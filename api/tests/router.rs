@@ -168,6 +168,71 @@ async fn every_route_against_every_role() {
     }
 }
 
+/// The documented path of a tested URI.
+fn template(uri: &str) -> String {
+    let path = uri.split('?').next().unwrap();
+    match path {
+        "/v1/streams/dk-101:c-0001" => "/v1/streams/{stream}".to_owned(),
+        "/v1/sanctions/s-1" => "/v1/sanctions/{id}".to_owned(),
+        "/v1/reports/2017" => "/v1/reports/{year}".to_owned(),
+        "/v1/sanctions/s-1/proof" => "/v1/sanctions/{id}/proof".to_owned(),
+        p if p.starts_with("/log/tile/") => "/log/tile/{path}".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Every status a route answers in these tests (with and without tokens, as every role, with a
+/// URI too long) is declared for it in the OpenAPI document, with a problem document for errors;
+/// the routes that take or give JSON Lines declare `application/x-ndjson`.
+#[tokio::test]
+async fn every_status_a_route_answers_is_declared() {
+    let app = App::seeded().await;
+    let doc = app.get("/openapi.json", ADMIN).await.json();
+    for (method, uri, _, body) in routes() {
+        let path = template(uri);
+        if path == "/openapi.json" || path == "/docs/" {
+            continue;
+        }
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let mut answered = BTreeSet::new();
+        for token in [None, Some("garanti_not_a_token")]
+            .into_iter()
+            .chain(Role::ALL.iter().map(|r| Some(token_of(*r))))
+        {
+            answered.insert(status_of(&app, method, uri, token, &body).await);
+        }
+        let long = format!(
+            "{uri}{}x={}",
+            if uri.contains('?') { "&" } else { "?" },
+            "a".repeat(8200)
+        );
+        answered.insert(status_of(&app, method, &long, Some(ADMIN), &body).await);
+        for status in answered {
+            let declared = &op["responses"][status.as_str()];
+            assert!(
+                declared.is_object(),
+                "{method} {path} answers {status}, undeclared"
+            );
+            if status.is_client_error() || status.is_server_error() {
+                assert!(
+                    declared["content"]["application/problem+json"].is_object(),
+                    "{method} {path} {status}: {declared}"
+                );
+            }
+        }
+    }
+    let append = &doc["paths"]["/v1/events"]["post"];
+    assert!(append["requestBody"]["content"]["application/x-ndjson"].is_object());
+    for status in ["409", "413", "415", "507"] {
+        assert!(append["responses"][status].is_object(), "{status}");
+    }
+    let export = &doc["paths"]["/v1/ledger/events"]["get"]["responses"]["200"];
+    assert!(
+        export["content"]["application/x-ndjson"].is_object(),
+        "{export}"
+    );
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_tested() {
     let app = App::new();
@@ -176,17 +241,7 @@ async fn the_openapi_document_lists_exactly_the_routes_tested() {
     let documented: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     let tested: BTreeSet<String> = routes()
         .iter()
-        .map(|(_, uri, _, _)| {
-            let path = uri.split('?').next().unwrap();
-            match path {
-                "/v1/streams/dk-101:c-0001" => "/v1/streams/{stream}".to_owned(),
-                "/v1/sanctions/s-1" => "/v1/sanctions/{id}".to_owned(),
-                "/v1/reports/2017" => "/v1/reports/{year}".to_owned(),
-                "/v1/sanctions/s-1/proof" => "/v1/sanctions/{id}/proof".to_owned(),
-                p if p.starts_with("/log/tile/") => "/log/tile/{path}".to_owned(),
-                other => other.to_owned(),
-            }
-        })
+        .map(|(_, uri, _, _)| template(uri))
         .filter(|p| p != "/openapi.json" && p != "/docs/")
         .collect();
     assert_eq!(documented, tested);
@@ -1854,4 +1909,26 @@ async fn an_event_too_large_for_one_record_is_413_not_a_conflict() {
         "{p}"
     );
     assert_eq!(app.records(), 0);
+}
+
+/// Parameters say what they take: a stream's pattern, a year's range, an instant's format.
+#[tokio::test]
+async fn the_openapi_document_states_parameter_constraints() {
+    let app = App::new();
+    let doc = app.get("/openapi.json", ADMIN).await.json();
+    let params = doc["paths"]["/v1/sanctions"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let schema = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"].clone())
+            .unwrap()
+    };
+    assert_eq!(schema("year")["minimum"], 1900);
+    assert_eq!(schema("year")["maximum"], 2200);
+    assert_eq!(schema("stream")["pattern"], "^[A-Za-z0-9._:-]{1,128}$");
+    assert_eq!(schema("as_of")["format"], "date-time");
 }

@@ -47,6 +47,7 @@ fn head_json(head: Option<ledger::Head>) -> Value {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReportQuery {
     /// Judge with only what was recorded at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Draw a sample of this many cases for the report.
     pub sample: Option<usize>,

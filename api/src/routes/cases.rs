@@ -166,6 +166,7 @@ async fn on_projection<T: Send + 'static>(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AsOf {
     /// Judge with only what was recorded at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Judge with only the first N records: those of the signed checkpoint of size N.
     pub as_of_size: Option<u64>,
@@ -320,12 +321,15 @@ impl http_body::Body for Parts {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SanctionsQuery {
     /// Sanctions decided in this calendar year.
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: Option<i32>,
     /// Sanctions on this case only.
+    #[param(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub stream: Option<String>,
     /// `lawful` or `unlawful`.
     pub verdict: Option<String>,
     /// Judge with only what was recorded at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Judge with only the first N records: those of the signed checkpoint of size N.
     pub as_of_size: Option<u64>,
@@ -375,6 +379,7 @@ pub async fn sanctions(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SanctionQuery {
     /// Judge with only what was recorded at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Judge with only the first N records: those of the signed checkpoint of size N.
     pub as_of_size: Option<u64>,
@@ -489,6 +494,7 @@ fn json_response(body: impl Into<axum::body::Body>) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct IntendedAbsence {
     /// When the citizen did not show up (RFC 3339).
+    #[schema(format = DateTime)]
     pub at: String,
     /// The excuse given, if any.
     #[serde(default)]
@@ -500,12 +506,14 @@ pub struct IntendedAbsence {
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// The case.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub stream: String,
     /// The offer (tilbud) the absence was from.
     pub offer_id: String,
     /// `reduction`, `stop` or `tightened_availability`.
     pub kind: String,
     /// When the sanction would be decided (RFC 3339).
+    #[schema(format = DateTime)]
     pub decided_at: String,
     /// An id for the intended sanction (default `intended`).
     #[serde(default)]
@@ -515,6 +523,7 @@ pub struct CheckRequest {
     pub absence: Option<IntendedAbsence>,
     /// Judge with only what was recorded at or before this time.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub as_of: Option<String>,
 }
 
@@ -631,12 +640,15 @@ pub async fn check(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct FindingsQuery {
     /// Findings dated in this calendar year.
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: Option<i32>,
     /// One rule's findings, e.g. `dk.minplan.offer_missing`.
     pub rule: Option<String>,
     /// One case's findings.
+    #[param(pattern = r"^[A-Za-z0-9._:-]{1,128}$")]
     pub stream: Option<String>,
     /// Judge with only what was recorded at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Judge with only the first N records: those of the signed checkpoint of size N.
     pub as_of_size: Option<u64>,

@@ -68,6 +68,8 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, ApiEr
 #[utoipa::path(get, path = "/log/tile/{path}", tag = "transparency log",
     params(("path" = String, Path, description = "C2SP tlog-tiles: `<L>/<N>[.p/<W>]` (hash tile of level L, height 8: no token) or `entries/<N>[.p/<W>]` (entry bundle: each entry a big-endian uint16 length and the record's stored bytes; revisor and admin). N in groups of three digits, `x001/x234/067`."),),
     responses((status = 200, description = "The tile's bytes (`application/octet-stream`); full tiles never change and may be cached forever", content_type = "application/octet-stream"),
+        (status = 401, description = "An entry bundle without a valid bearer token", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An entry bundle with a token that may not audit", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tile (yet)", body = crate::openapi::Problem, content_type = "application/problem+json")))]
 pub async fn tile(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pool;
 pub mod routes;
+pub mod schemas;
 pub mod state;
 
 pub use auth::{Principal, Role, Tokens};

@@ -1932,3 +1932,158 @@ async fn the_openapi_document_states_parameter_constraints() {
     assert_eq!(schema("stream")["pattern"], "^[A-Za-z0-9._:-]{1,128}$");
     assert_eq!(schema("as_of")["format"], "date-time");
 }
+
+/// Whether `value` conforms to `schema` (the subset of JSON Schema utoipa writes: `$ref`,
+/// `allOf`/`oneOf`/`anyOf`, `type`, `properties`, `required`, `items`, `additionalProperties`).
+/// An object may hold no key its schema does not name, unless the schema is a map.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for s in all {
+            conforms_loosely(doc, s, value, at)?;
+        }
+        return no_unknown_keys(doc, schema, value, at);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(any) = schema[key].as_array() {
+            return match any.iter().any(|s| conforms(doc, s, value, at).is_ok()) {
+                true => Ok(()),
+                false => Err(format!("{at}: {value} is none of {key}")),
+            };
+        }
+    }
+    conforms_loosely(doc, schema, value, at)?;
+    no_unknown_keys(doc, schema, value, at)
+}
+
+/// `conforms` without the check for keys the schema does not name (for a part of an `allOf`).
+fn conforms_loosely(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if schema.get("$ref").is_some() || schema.get("allOf").is_some() {
+        let resolved = resolve(doc, schema);
+        if let Some(all) = resolved["allOf"].as_array() {
+            return all
+                .iter()
+                .try_for_each(|s| conforms_loosely(doc, s, value, at));
+        }
+        return conforms_loosely(doc, &resolved, value, at);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let is = |t: &str| match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    if !types.is_empty() && !types.iter().any(|t| is(t)) {
+        return Err(format!("{at}: {value} is not {types:?}"));
+    }
+    if let (Some(props), Some(obj)) = (schema["properties"].as_object(), value.as_object()) {
+        for key in schema["required"].as_array().into_iter().flatten() {
+            let key = key.as_str().unwrap_or_default();
+            if !obj.contains_key(key) {
+                return Err(format!("{at}: `{key}` is required"));
+            }
+        }
+        for (key, v) in obj {
+            if let Some(s) = props.get(key) {
+                conforms(doc, s, v, &format!("{at}/{key}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            conforms(doc, items, v, &format!("{at}/{i}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn resolve(doc: &Value, schema: &Value) -> Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")].clone()
+        }
+        None => schema.clone(),
+    }
+}
+
+/// The keys an object schema names, through `$ref` and `allOf`; None for a map or a free object.
+fn named_keys(doc: &Value, schema: &Value) -> Option<BTreeSet<String>> {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema["allOf"].as_array() {
+        let mut keys = BTreeSet::new();
+        for s in all {
+            keys.extend(named_keys(doc, s)?);
+        }
+        return Some(keys);
+    }
+    if schema.get("additionalProperties").is_some() {
+        return None;
+    }
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+}
+
+fn no_unknown_keys(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let (Some(keys), Some(obj)) = (named_keys(doc, schema), value.as_object()) else {
+        return Ok(());
+    };
+    match obj.keys().find(|k| !keys.contains(*k)) {
+        Some(k) => Err(format!("{at}: `{k}` is not in the schema")),
+        None => Ok(()),
+    }
+}
+
+/// Every JSON answer of the route tests conforms to the schema the OpenAPI document declares for
+/// its status and media type: the document describes what the server says.
+#[tokio::test]
+async fn every_answer_conforms_to_its_declared_schema() {
+    let app = App::seeded().await;
+    let doc = app.get("/openapi.json", ADMIN).await.json();
+    let mut checked = 0;
+    for (method, uri, _, body) in routes() {
+        let path = template(uri);
+        if ["/openapi.json", "/docs/", "/v1/feed"].contains(&path.as_str()) {
+            continue;
+        }
+        let ct = (method == "POST").then_some("application/json");
+        for token in [ADMIN, "garanti_not_a_token"] {
+            let a = app.send(method, uri, Some(token), ct, &body, &[]).await;
+            let media = a.content_type();
+            let media = media
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if !media.ends_with("json") {
+                continue;
+            }
+            let declared =
+                &doc["paths"][&path][method.to_lowercase()]["responses"][a.status.as_str()];
+            let schema = &declared["content"][&media]["schema"];
+            assert!(
+                schema.is_object(),
+                "{method} {path} {}: no schema for {media}: {declared}",
+                a.status
+            );
+            if let Err(e) = conforms(&doc, schema, &a.json(), "") {
+                panic!("{method} {path} {}: {e}\n{}", a.status, a.text);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
+}

@@ -174,7 +174,7 @@ pub async fn report(
 
 /// `GET /v1/ledger/head`
 #[utoipa::path(get, path = "/v1/ledger/head", tag = "ledger",
-    responses((status = 200, description = "The chain head the projections are at: `{seq, hash, records}`", body = Object)),
+    responses((status = 200, description = "The chain head the projections are at: `{seq, hash, records}`", body = crate::schemas::Head)),
     security(("bearer" = [])))]
 pub async fn head(
     State(state): State<AppState>,
@@ -194,7 +194,7 @@ pub struct EventsQuery {
 
 /// `GET /v1/ledger/events`
 #[utoipa::path(get, path = "/v1/ledger/events", tag = "ledger", params(EventsQuery),
-    responses((status = 200, description = "A page of the export (docs/FORMAT.md): every field, the chain fields and the stored bytes of each record. JSON `{records, next_from, head}`, or with `Accept: application/x-ndjson` the export lines themselves (header `Garanti-Next-From`).", body = Object)),
+    responses((status = 200, description = "A page of the export (docs/FORMAT.md): every field, the chain fields and the stored bytes of each record. JSON `{records, next_from, head}`, or with `Accept: application/x-ndjson` the export lines themselves (header `Garanti-Next-From`).", body = crate::schemas::ExportPage)),
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
@@ -261,7 +261,7 @@ pub async fn events(
 
 /// `GET /v1/ledger/verify`
 #[utoipa::path(get, path = "/v1/ledger/verify", tag = "ledger",
-    responses((status = 200, description = "The whole chain walked from genesis: `{intact: true, head, records}` or `{intact: false, fault: {seq, problem}}`", body = Object)),
+    responses((status = 200, description = "The whole chain walked from genesis: `{intact: true, head, records}` or `{intact: false, fault: {seq, problem}}`", body = crate::schemas::VerifyAnswer)),
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,

@@ -175,7 +175,7 @@ pub struct AsOf {
 /// `GET /v1/streams/{stream}`
 #[utoipa::path(get, path = "/v1/streams/{stream}", tag = "cases",
     params(("stream" = String, Path, description = "The case, e.g. `dk-101:c-000123`"), AsOf),
-    responses((status = 200, description = "The case: its events with seq and hash, its sanction verdicts and findings", body = Object),
+    responses((status = 200, description = "The case: its events with seq and hash, its sanction verdicts and findings", body = crate::schemas::Case),
         (status = 404, description = "No events on the stream", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn stream(
@@ -339,7 +339,7 @@ pub struct SanctionsQuery {
 
 /// `GET /v1/sanctions`
 #[utoipa::path(get, path = "/v1/sanctions", tag = "sanctions", params(SanctionsQuery),
-    responses((status = 200, description = "A page of sanction verdicts, in decision order: `{total, offset, limit, next_offset, items}`", body = Object)),
+    responses((status = 200, description = "A page of sanction verdicts, in decision order: `{total, offset, limit, next_offset, items}`", body = crate::schemas::SanctionPage)),
     security(("bearer" = [])))]
 pub async fn sanctions(
     State(state): State<AppState>,
@@ -388,7 +388,7 @@ pub struct SanctionQuery {
 /// `GET /v1/sanctions/{id}`
 #[utoipa::path(get, path = "/v1/sanctions/{id}", tag = "sanctions",
     params(("id" = String, Path, description = "The sanction id"), SanctionQuery),
-    responses((status = 200, description = "The verdict with its explanation: every condition, the events it rests on, the law", body = Object),
+    responses((status = 200, description = "The verdict with its explanation: every condition, the events it rests on, the law", body = crate::schemas::Explanation),
         (status = 404, description = "No such sanction (or not one this token may see)", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn sanction(
@@ -542,7 +542,7 @@ fn hide_intended(v: &mut Value) {
 
 /// `POST /v1/sanctions/check`
 #[utoipa::path(post, path = "/v1/sanctions/check", tag = "sanctions", request_body = CheckRequest,
-    responses((status = 200, description = "Would the sanction be lawful, and if not, every reason with its legal basis and the events it rests on (a `seq` of null is the absence given in the request). Nothing is appended.", body = Object),
+    responses((status = 200, description = "Would the sanction be lawful, and if not, every reason with its legal basis and the events it rests on (a `seq` of null is the absence given in the request). Nothing is appended.", body = crate::schemas::Explanation),
         (status = 422, description = "A malformed request", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn check(
@@ -658,7 +658,7 @@ pub struct FindingsQuery {
 
 /// `GET /v1/findings`
 #[utoipa::path(get, path = "/v1/findings", tag = "findings", params(FindingsQuery),
-    responses((status = 200, description = "A page of findings: `{total, offset, limit, next_offset, items}`", body = Object)),
+    responses((status = 200, description = "A page of findings: `{total, offset, limit, next_offset, items}`", body = crate::schemas::FindingPage)),
     security(("bearer" = [])))]
 pub async fn findings(
     State(state): State<AppState>,
@@ -703,7 +703,7 @@ pub struct DeadlinesQuery {
 
 /// `GET /v1/deadlines`
 #[utoipa::path(get, path = "/v1/deadlines", tag = "findings", params(DeadlinesQuery),
-    responses((status = 200, description = "Open deadlines, soonest first, and the monthly timeliness of the year", body = Object)),
+    responses((status = 200, description = "Open deadlines, soonest first, and the monthly timeliness of the year", body = crate::schemas::Deadlines)),
     security(("bearer" = [])))]
 pub async fn deadlines(
     State(state): State<AppState>,
@@ -748,7 +748,7 @@ pub struct RulesQuery {
 
 /// `GET /v1/rules`
 #[utoipa::path(get, path = "/v1/rules", tag = "rules", params(RulesQuery),
-    responses((status = 200, description = "The rules with their codes, legal bases and parameters in force", body = Object)),
+    responses((status = 200, description = "The rules with their codes, legal bases and parameters in force", body = crate::schemas::Rules)),
     security(("bearer" = [])))]
 pub async fn rules(
     State(state): State<AppState>,

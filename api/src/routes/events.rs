@@ -512,8 +512,8 @@ const INLINE_BODY_BYTES: usize = 16 << 10;
         ("Garanti-Expected-Versions" = Option<String>, Header, description = "`STREAM=N, ...`: each stream must be at version N before the batch (0: new)."),
     ),
     responses(
-        (status = 201, description = "Appended and durable: each event's seq and stream version, and the new head", body = Object),
-        (status = 200, description = "A retry: the first answer (header `Idempotent-Replayed: true`)", body = Object),
+        (status = 201, description = "Appended and durable: each event's seq and stream version, and the new head", body = crate::schemas::AppendAnswer),
+        (status = 200, description = "A retry: the first answer (header `Idempotent-Replayed: true`)", body = crate::schemas::AppendAnswer),
         (status = 409, description = "Version conflict or a key the ledger refuses", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body or batch too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Unsupported media type", body = crate::openapi::Problem, content_type = "application/problem+json"),

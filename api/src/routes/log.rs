@@ -156,7 +156,7 @@ pub struct ProofQuery {
 
 /// `GET /v1/ledger/proof`
 #[utoipa::path(get, path = "/v1/ledger/proof", tag = "transparency log", params(ProofQuery),
-    responses((status = 200, description = "`{checkpoint, index, record, inclusion}` as `garanti prove SEQ` prints it; check it with `garanti verify-proof`", body = Object),
+    responses((status = 200, description = "`{checkpoint, index, record, inclusion}` as `garanti prove SEQ` prints it; check it with `garanti verify-proof`", body = crate::schemas::InclusionBundle),
         (status = 404, description = "No such record, or no checkpoint of that size", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn record_proof(
@@ -196,7 +196,7 @@ fn chosen(
 /// `GET /v1/sanctions/{id}/proof`
 #[utoipa::path(get, path = "/v1/sanctions/{id}/proof", tag = "transparency log",
     params(("id" = String, Path, description = "The sanction id")),
-    responses((status = 200, description = "`{sanction_id, verdict, checkpoint, proofs: [{index, record, inclusion}]}` as `garanti prove --sanction ID` prints it: the decision and every evidence event of the verdict", body = Object),
+    responses((status = 200, description = "`{sanction_id, verdict, checkpoint, proofs: [{index, record, inclusion}]}` as `garanti prove --sanction ID` prints it: the decision and every evidence event of the verdict", body = crate::schemas::RecordsBundle),
         (status = 404, description = "No such sanction (or not one this token may see)", body = crate::openapi::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn sanction_proof(

@@ -22,8 +22,8 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /healthz`
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Serving: `{status: \"ok\", head_seq, storage: \"ok\"}`", body = Object),
-        (status = 503, description = "Shutting down, or the store takes no writes: `storage` is `full` (the disk) or `failing`, with `detail`", body = Object)))]
+    responses((status = 200, description = "Serving: `{status: \"ok\", head_seq, storage: \"ok\"}`", body = crate::schemas::Health),
+        (status = 503, description = "Shutting down, or the store takes no writes: `storage` is `full` (the disk) or `failing`, with `detail`", body = crate::schemas::Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let head = state.read().head.map(|h| h.seq);
     if state.is_closing() {

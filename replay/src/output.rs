@@ -336,6 +336,41 @@ pub fn rules_json(p: &projections::Params, date: chrono::NaiveDate) -> Value {
     })
 }
 
+/// Findings as CSV: one row each, its evidence as seqs separated by spaces.
+pub fn findings_csv(dialect: CsvDialect, cal: &Calendar, findings: &[Finding]) -> String {
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.rule.to_owned(),
+                f.stream.to_string(),
+                cal.rfc3339(f.at),
+                f.date.to_string(),
+                f.evidence
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                f.legal_basis.to_owned(),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    csv(
+        dialect,
+        &[
+            "rule",
+            "stream",
+            "at",
+            "date",
+            "evidence",
+            "legal_basis",
+            "message",
+        ],
+        &rows,
+    )
+}
+
 /// How CSV is written for its reader.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CsvDialect {

@@ -372,39 +372,5 @@ impl serde::Serialize for Report {
 
 /// The findings of a report as CSV.
 pub fn findings_csv(report: &Report, dialect: crate::output::CsvDialect) -> String {
-    let rows: Vec<Vec<String>> = report
-        .findings_json()
-        .map(|f| {
-            let evidence = f["evidence"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(" ");
-            let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
-            vec![
-                text("rule"),
-                text("stream"),
-                text("at"),
-                text("date"),
-                evidence,
-                text("legal_basis"),
-                text("message"),
-            ]
-        })
-        .collect();
-    crate::output::csv(
-        dialect,
-        &[
-            "rule",
-            "stream",
-            "at",
-            "date",
-            "evidence",
-            "legal_basis",
-            "message",
-        ],
-        &rows,
-    )
+    crate::output::findings_csv(dialect, &report.calendar, &report.findings)
 }

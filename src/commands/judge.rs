@@ -133,30 +133,10 @@ pub fn findings(
                 })
                 .collect();
             if format == Format::Csv {
-                let headers = [
-                    "rule",
-                    "stream",
-                    "at",
-                    "date",
-                    "evidence",
-                    "legal_basis",
-                    "message",
-                ];
-                let rows: Vec<Vec<String>> = found
-                    .iter()
-                    .map(|f| {
-                        vec![
-                            f.rule.to_owned(),
-                            f.stream.to_string(),
-                            ctx.params.calendar.rfc3339(f.at),
-                            f.date.to_string(),
-                            seqs(&f.evidence),
-                            f.legal_basis.to_owned(),
-                            f.message.clone(),
-                        ]
-                    })
-                    .collect();
-                out!("{}", ctx.csv(&headers, &rows));
+                out!(
+                    "{}",
+                    replay::output::findings_csv(ctx.csv, &ctx.params.calendar, &found)
+                );
             } else {
                 out!("{}", table(&headers, &rows));
                 outln!("{} findings", found.len());

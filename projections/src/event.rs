@@ -1,6 +1,7 @@
 //! The typed events of EVENTS.md (`data` of each `type`), how they are checked at input, and which
 //! unique keys they claim or need in the ledger.
 
+use crate::time::Instant;
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -164,6 +165,8 @@ pub enum EventData {
         offer_id: Text,
         kind: SanctionKind,
         legal_basis: Text,
+        /// The absence the decision rests on, when it names one.
+        absence_at: Option<Instant>,
     },
     SanctionRevoked {
         sanction_id: Text,
@@ -225,7 +228,7 @@ pub const EVENT_TYPES: &[(&str, &[&str], &[&str])] = &[
     (
         "sanction_decided",
         &["sanction_id", "offer_id", "kind", "legal_basis"],
-        &[],
+        &["absence_at"],
     ),
     ("sanction_revoked", &["sanction_id", "reason"], &[]),
     ("match_assessed", &["category", "justification"], &[]),
@@ -276,6 +279,26 @@ impl Fields<'_> {
         match self.data.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(_) => self.date(name).map(Some),
+        }
+    }
+
+    /// An optional RFC 3339 timestamp with an offset, as an instant.
+    fn opt_instant(&self, name: &str) -> Result<Option<Instant>, DataError> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => {
+                let text = self.string(name)?;
+                chrono::DateTime::parse_from_rfc3339(&text)
+                    .ok()
+                    .and_then(|t| t.timestamp_nanos_opt())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        err(
+                            name,
+                            format!("{text:?} is not an RFC 3339 time with an offset (2017-03-15T08:00:00+01:00) in the years 1677-2262"),
+                        )
+                    })
+            }
         }
     }
 
@@ -434,6 +457,7 @@ impl EventData {
                 offer_id: f.string("offer_id")?,
                 kind: f.choice("kind", SanctionKind::parse, SanctionKind::ALL)?,
                 legal_basis: f.string("legal_basis")?,
+                absence_at: f.opt_instant("absence_at")?,
             },
             "sanction_revoked" => EventData::SanctionRevoked {
                 sanction_id: f.string("sanction_id")?,

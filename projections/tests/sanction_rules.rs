@@ -405,10 +405,20 @@ fn events_recorded_out_of_order_give_the_same_verdict_and_a_warning() {
     );
     let v = h.verdict("s-1");
     assert!(v.lawful);
-    assert_eq!(v.warnings, vec!["evidence_recorded_after_decision"]);
-    // Recorded one second before the decision was recorded: no warning.
+    // Recorded after the decision, and logged after it (a higher seq).
+    assert_eq!(
+        v.warnings,
+        vec![
+            "evidence_recorded_after_decision",
+            "evidence_logged_after_decision"
+        ]
+    );
+    // Recorded one second before the decision was recorded: still logged after it.
     h.facts[6].recorded = t("2017-03-27T10:00:00+02:00") - 1_000_000_000;
-    assert!(h.verdict("s-1").warnings.is_empty());
+    assert_eq!(
+        h.verdict("s-1").warnings,
+        vec!["evidence_logged_after_decision"]
+    );
 }
 
 #[test]
@@ -557,4 +567,118 @@ fn evidence_lists_what_exists_even_when_the_offer_began_after_the_decision() {
     // The publication before the (late) start, its version, the start, and the earlier sanction s-1.
     assert_eq!(v.evidence, vec![7, plan_seq, pub_seq, started]);
     assert!(decided < started);
+}
+
+/// The case of worked example 13 up to the decision: absences on 15 March (heard on 16 March)
+/// and 20 March (never heard).
+fn two_absences() -> History {
+    let mut h = History::new();
+    h.at(S, "2017-02-01T10:00:00+01:00", guidance());
+    h.at(S, "2017-03-01T09:05:00+01:00", plan(1, "Lager", &["o-1"]));
+    h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
+    h.at(S, "2017-03-10T08:00:00+01:00", start("o-1"));
+    h.at(S, "2017-03-15T08:00:00+01:00", absence("o-1", None));
+    h.at(S, "2017-03-16T12:00:00+01:00", hearing("o-1"));
+    h.at(S, "2017-03-20T08:00:00+01:00", absence("o-1", None));
+    h
+}
+
+#[test]
+fn a_named_absence_is_the_one_the_sanction_rests_on_to_the_second() {
+    let decided = "2017-03-27T10:00:00+02:00";
+    let mut h = two_absences();
+    h.at(
+        S,
+        decided,
+        sanction("s-latest", "o-1", SanctionKind::Reduction),
+    );
+    let named = |at: &str| {
+        let mut h = two_absences();
+        h.at(
+            S,
+            decided,
+            sanction_naming("s-named", "o-1", SanctionKind::Reduction, at),
+        );
+        h.reasons("s-named")
+    };
+    // Unnamed: the latest unexcused absence (20 March), never heard.
+    assert_eq!(h.reasons("s-latest"), vec!["no_hearing_before_decision"]);
+    // Named 15 March: heard before the decision.
+    assert!(named("2017-03-15T08:00:00+01:00").is_empty());
+    // The same instant in another notation is the same absence.
+    assert!(named("2017-03-15T07:00:00Z").is_empty());
+    // One second off either way: no absence at that instant.
+    for off in ["2017-03-15T08:00:01+01:00", "2017-03-15T07:59:59+01:00"] {
+        assert_eq!(named(off), vec!["no_absence_before_decision"], "{off}");
+    }
+}
+
+/// An absence counts from the start until the offer's first end before the decision: one at the
+/// very instant of the end counts, one a second later does not; an end after the decision ends
+/// nothing.
+#[test]
+fn an_absence_counts_until_the_offer_ended() {
+    let case = |ended_at: &str, absent_at: &str| {
+        let mut h = History::new();
+        h.at(S, "2017-02-01T10:00:00+01:00", guidance());
+        h.at(S, "2017-03-01T09:05:00+01:00", plan(1, "Lager", &["o-1"]));
+        h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
+        h.at(S, "2017-03-10T08:00:00+01:00", start("o-1"));
+        h.at(
+            S,
+            ended_at,
+            end("o-1", projections::event::OfferOutcome::Cancelled),
+        );
+        h.at(S, absent_at, absence("o-1", None));
+        h.at(S, "2017-03-20T12:00:00+01:00", hearing("o-1"));
+        h.at(
+            S,
+            "2017-03-27T10:00:00+02:00",
+            sanction("s-1", "o-1", SanctionKind::Reduction),
+        );
+        h.reasons("s-1")
+    };
+    let at_end = "2017-03-14T12:00:00+01:00";
+    assert!(
+        case(at_end, at_end).is_empty(),
+        "absent at the instant it ended"
+    );
+    assert_eq!(
+        case(at_end, "2017-03-14T12:00:01+01:00"),
+        vec!["no_absence_before_decision"]
+    );
+    // Ended after the decision: the absence before it counts.
+    assert!(case("2017-03-28T12:00:00+02:00", "2017-03-15T08:00:00+01:00").is_empty());
+}
+
+/// Evidence that reached the ledger after the decision (a higher seq), whatever recorded time it
+/// claims, is warned of on a lawful verdict; with the same recorded times and a lower seq, not.
+#[test]
+fn evidence_logged_after_the_decision_is_warned_of() {
+    let build = |publication_last: bool| {
+        let mut h = History::new();
+        h.at(S, "2017-02-01T10:00:00+01:00", guidance());
+        h.at(S, "2017-03-01T09:05:00+01:00", plan(1, "Lager", &["o-1"]));
+        if !publication_last {
+            h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
+        }
+        h.at(S, "2017-03-10T08:00:00+01:00", start("o-1"));
+        h.at(S, "2017-03-15T08:00:00+01:00", absence("o-1", None));
+        h.at(S, "2017-03-17T12:00:00+01:00", hearing("o-1"));
+        h.at(
+            S,
+            "2017-03-27T10:00:00+02:00",
+            sanction("s-1", "o-1", SanctionKind::Reduction),
+        );
+        if publication_last {
+            h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
+        }
+        h.verdict("s-1")
+    };
+    let backfilled = build(true);
+    assert!(backfilled.lawful);
+    assert_eq!(backfilled.warnings, vec!["evidence_logged_after_decision"]);
+    let in_order = build(false);
+    assert!(in_order.lawful);
+    assert!(in_order.warnings.is_empty(), "{:?}", in_order.warnings);
 }

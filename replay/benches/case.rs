@@ -54,6 +54,7 @@ fn big_case(n: usize) -> Projection {
                 _ => SanctionKind::TightenedAvailability,
             },
             legal_basis: "LAS § 36".into(),
+            absence_at: None,
         });
         if s % 10 == 0 {
             events.push(EventData::SanctionRevoked {

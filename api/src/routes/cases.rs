@@ -612,6 +612,8 @@ pub async fn check(
             // Were it decided now, it would be recorded now.
             recorded: now.max(decided_at),
             seq: None,
+            // The absence given in the request is the one it would rest on.
+            absence_at,
         };
         if let (Some(at), Some(absence)) = (absence_at, &req.absence) {
             // Judged as if the intended absence were on the case.

@@ -41,6 +41,8 @@ pub struct SanctionVerdict {
 }
 
 pub const EVIDENCE_RECORDED_AFTER_DECISION: &str = "evidence_recorded_after_decision";
+/// An evidence event reached the ledger (has a higher seq) after the decision did.
+pub const EVIDENCE_LOGGED_AFTER_DECISION: &str = "evidence_logged_after_decision";
 
 /// The sanction to judge: a recorded `sanction_decided`, or an intended one.
 pub struct Decision<'a> {
@@ -50,6 +52,8 @@ pub struct Decision<'a> {
     pub decided_at: Instant,
     pub recorded: Instant,
     pub seq: Option<u64>,
+    /// The absence the decision names as the one it rests on (`absence_at`), if it names one.
+    pub absence_at: Option<Instant>,
 }
 
 impl<'a> Decision<'a> {
@@ -59,6 +63,7 @@ impl<'a> Decision<'a> {
                 sanction_id,
                 offer_id,
                 kind,
+                absence_at,
                 ..
             } => Some(Decision {
                 sanction_id,
@@ -67,6 +72,7 @@ impl<'a> Decision<'a> {
                 decided_at: fact.effective_at,
                 recorded: fact.recorded,
                 seq: Some(fact.seq),
+                absence_at: *absence_at,
             }),
             _ => None,
         }
@@ -85,6 +91,8 @@ pub struct CaseFacts<'v, 'a> {
     absences: HashMap<&'a str, Vec<&'a Fact>>,
     /// Per offer, in stream order.
     hearings: HashMap<&'a str, Vec<&'a Fact>>,
+    /// Per offer, its `offer_ended`s in stream order.
+    ends: HashMap<&'a str, Vec<&'a Fact>>,
     /// In stream order.
     guidance: Vec<&'a Fact>,
     /// Every `sanction_decided`, in stream order.
@@ -101,6 +109,7 @@ impl<'v, 'a> CaseFacts<'v, 'a> {
             first_start: HashMap::new(),
             absences: HashMap::new(),
             hearings: HashMap::new(),
+            ends: HashMap::new(),
             guidance: Vec::new(),
             decisions: Vec::new(),
             first_revocation: HashMap::new(),
@@ -115,6 +124,9 @@ impl<'v, 'a> CaseFacts<'v, 'a> {
                 }
                 EventData::HearingSent { offer_id } => {
                     c.hearings.entry(offer_id.as_ref()).or_default().push(f);
+                }
+                EventData::OfferEnded { offer_id, .. } => {
+                    c.ends.entry(offer_id.as_ref()).or_default().push(f);
                 }
                 EventData::SanctionGuidanceGiven => c.guidance.push(f),
                 EventData::SanctionDecided { .. } => c.decisions.push(f),
@@ -136,6 +148,27 @@ impl<'v, 'a> CaseFacts<'v, 'a> {
 
     fn absences_between(&self, offer: &str, from: Instant, to: Instant) -> &[&'a Fact] {
         Self::between(self.absences.get(offer).map_or(&[], |v| &v[..]), from, to)
+    }
+
+    /// `until` of RULES.md §1: the first end of `offer` at or after `start` and before the
+    /// decision, or the decision itself — nobody is absent from an offer that has ended.
+    fn until(&self, offer: &str, start: Instant, decided_at: Instant) -> Instant {
+        let ends = self.ends.get(offer).map_or(&[][..], |v| &v[..]);
+        ends.get(ends.partition_point(|f| f.effective_at < start))
+            .map(|f| f.effective_at)
+            .filter(|end| *end < decided_at)
+            .unwrap_or(decided_at)
+    }
+
+    /// The absences a decision can rest on: from `start` until the offer ended or the decision,
+    /// and only those at the instant it names, if it names one.
+    fn absences_for(&self, s: &Decision<'_>, start: Instant) -> Vec<&'a Fact> {
+        let until = self.until(s.offer_id, start, s.decided_at);
+        self.absences_between(s.offer_id, start, until)
+            .iter()
+            .copied()
+            .filter(|f| s.absence_at.is_none_or(|at| f.effective_at == at))
+            .collect()
     }
 
     /// The latest hearing on `offer` at or after `from` and before `before`.
@@ -268,9 +301,9 @@ pub fn judge(
 
     // The absence the sanction rests on.
     let absences: Vec<(&Fact, bool)> = case
-        .absences_between(o, start, s.decided_at)
-        .iter()
-        .map(|f| (*f, excused(f)))
+        .absences_for(s, start)
+        .into_iter()
+        .map(|f| (f, excused(f)))
         .collect();
     let a = absences
         .iter()
@@ -424,6 +457,9 @@ fn finish(
     let mut warnings = Vec::new();
     if lawful && evidence.iter().any(|f| f.recorded > s.recorded) {
         warnings.push(EVIDENCE_RECORDED_AFTER_DECISION);
+    }
+    if lawful && s.seq.is_some_and(|d| evidence.iter().any(|f| f.seq > d)) {
+        warnings.push(EVIDENCE_LOGGED_AFTER_DECISION);
     }
     let mut seqs: Vec<u64> = evidence.iter().map(|f| f.seq).collect();
     seqs.sort_unstable();

@@ -145,6 +145,7 @@ pub fn intended<'a>(
         decided_at: t(when),
         recorded: t(when),
         seq: None,
+        absence_at: None,
     }
 }
 
@@ -205,6 +206,17 @@ pub fn sanction(id: &str, offer: &str, kind: SanctionKind) -> EventData {
         offer_id: offer.into(),
         kind,
         legal_basis: "LAS § 36".into(),
+        absence_at: None,
+    }
+}
+/// A sanction that names the absence it rests on.
+pub fn sanction_naming(id: &str, offer: &str, kind: SanctionKind, absence_at: &str) -> EventData {
+    EventData::SanctionDecided {
+        sanction_id: id.into(),
+        offer_id: offer.into(),
+        kind,
+        legal_basis: "LAS § 36".into(),
+        absence_at: Some(t(absence_at)),
     }
 }
 pub fn revoke(id: &str) -> EventData {

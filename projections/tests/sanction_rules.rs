@@ -682,3 +682,35 @@ fn evidence_logged_after_the_decision_is_warned_of() {
     assert!(in_order.lawful);
     assert!(in_order.warnings.is_empty(), "{:?}", in_order.warnings);
 }
+
+/// One time of evaluation: a sanction decided after `now` is not judged or counted yet; at the
+/// instant of its decision it is.
+#[test]
+fn a_sanction_decided_after_now_is_not_judged_yet() {
+    let mut h = History::new();
+    lawful_case(
+        &mut h,
+        S,
+        "s-1",
+        "2017-03-15T08:00:00+01:00",
+        "2017-03-27T10:00:00+02:00",
+    );
+    let params = Params::default();
+    let at = |now: &str| {
+        projections::Evaluation {
+            params: &params,
+            as_of: None,
+            now: t(now),
+        }
+        .sanctions(
+            &h.projection(),
+            Scope {
+                year: Some(2017),
+                stream: None,
+            },
+        )
+        .len()
+    };
+    assert_eq!(at("2017-03-27T09:59:59+02:00"), 0);
+    assert_eq!(at("2017-03-27T10:00:00+02:00"), 1);
+}

@@ -193,7 +193,9 @@ impl<'p> Evaluation<'p> {
         }
     }
 
-    /// Verdicts on the sanctions decided in the scope's year (all, without a year).
+    /// Verdicts on the sanctions decided in the scope's year (all, without a year), by the time of
+    /// evaluation: one decided after `now` (or the as-of time, if earlier) is not judged yet
+    /// (RULES.md §0, one time of evaluation).
     pub fn sanctions(&self, proj: &Projection, scope: Scope<'_>) -> Vec<SanctionVerdict> {
         let cal = &self.params.calendar;
         let mut out = Vec::new();
@@ -203,7 +205,9 @@ impl<'p> Evaluation<'p> {
                 let Some(decision) = Decision::of(f) else {
                     continue;
                 };
-                if scope.year.is_some_and(|y| cal.year(f.effective_at) != y) {
+                if scope.year.is_some_and(|y| cal.year(f.effective_at) != y)
+                    || f.effective_at > self.limit()
+                {
                     continue;
                 }
                 // A list of verdicts carries reasons and evidence; the conditions in words are for
@@ -371,9 +375,9 @@ impl<'p> Evaluation<'p> {
     ///
     /// Why this is enough: every comparison of the rules with the time of evaluation is against the
     /// start of a day (a case's date has begun, a deadline day or a year has ended) or the instant
-    /// of one of the stream's own events (where findings about events are placed); sanction
-    /// verdicts do not depend on it at all. A new rule that compares with another kind of instant
-    /// must add it here; `replay/tests/one_case.rs` checks the bound on every case of a demo.
+    /// of one of the stream's own events (where findings about events are placed, and the
+    /// decisions of sanctions, judged once the time of evaluation has reached them). A new rule
+    /// that compares with another kind of instant must add it here; `replay/tests/one_case.rs` checks the bound on every case of a demo.
     pub fn judged_until(&self, proj: &Projection, stream: &str) -> Instant {
         if self.as_of.is_some_and(|t| t <= self.now) {
             return Instant::MAX;

@@ -584,3 +584,45 @@ fn a_report_of_a_year_without_events_is_refused_saying_what_there_is() {
     assert!(run.stdout.is_empty());
     assert_eq!(garanti(data.path(), &["report", "--year", "2017"]).code, 0);
 }
+
+/// `deadlines --at DAY` looks from the end of that day: the deadlines due on it have passed, so
+/// the monthly timeliness of its year includes December when DAY is 31 December (worked example
+/// 10: the reassessment due 2007-12-31 was late).
+#[test]
+fn deadlines_at_the_last_day_of_a_year_count_december() {
+    let data = tempfile::tempdir().unwrap();
+    let file = fixture("scenarios/10-flexjob-reassessment.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", file.to_str().unwrap()]).code,
+        0
+    );
+    let run = garanti(
+        data.path(),
+        &["deadlines", "--at", "2007-12-31", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = common::json(&run);
+    let month = |m: &str| {
+        v["monthly_timeliness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["month"] == m)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(month("2007-12")["reassessments_late"], 1, "{v}");
+    assert_eq!(month("2007-11")["forwardings_late"], 1, "{v}");
+    let late: u64 = v["monthly_timeliness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["reassessments_late"].as_u64().unwrap() + m["forwardings_late"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        late, 2,
+        "as many late as the year's findings of the two rules"
+    );
+}

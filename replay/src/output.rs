@@ -255,7 +255,9 @@ pub fn deadlines(
     use chrono::Datelike;
     let cal = &eval.params.calendar;
     let at = eval.now;
-    let today = cal.date(at);
+    // The day that is ending or under way at `at` (at E(D), the day D just ended: its deadlines
+    // have passed, and its month and year are the ones shown).
+    let today = cal.date(at.saturating_sub(1));
     let mut open = eval.open_deadlines(projection, at, None);
     if let Some(days) = within {
         let last = today + chrono::Duration::days(i64::from(days));

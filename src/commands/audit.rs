@@ -416,7 +416,8 @@ pub fn deadlines(
     let cal = &ctx.params.calendar;
     let at_instant = match at {
         Some(text) => match projections::event::parse_date(text) {
-            Some(d) => cal.end_of(d) - 1,
+            // The end of the day: its own deadlines have passed then (RULES.md §0, E(D)).
+            Some(d) => cal.end_of(d),
             None => parse_time(text, "--at")?,
         },
         None => ctx.now,

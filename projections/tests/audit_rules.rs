@@ -536,3 +536,44 @@ fn a_plan_before_the_year_end_counts_and_leaving_ends_activity() {
         )
         .is_empty());
 }
+
+/// A flexjob cycle reassessed before its reassessment fell due has no deadline, but is a case
+/// examined, on time, in the year of the reassessment; without the early reassessment the same
+/// payments give a deadline and a finding.
+#[test]
+fn a_cycle_reassessed_before_it_fell_due_is_examined_on_time() {
+    let build = |reassessed: bool| {
+        let mut h = History::new();
+        let s = "dk-104:c-9";
+        for m in 1..=12 {
+            h.at(
+                s,
+                &format!("2007-{m:02}-25T12:00:00+01:00"),
+                paid(&format!("2007-{m:02}")),
+            );
+        }
+        h.at(s, "2007-05-10T10:00:00+02:00", forwarded());
+        if reassessed {
+            h.at(s, "2007-06-15T10:00:00+02:00", history::reassessed());
+        }
+        let counts = eval(&Params::default())
+            .tally(
+                &h.projection(),
+                projections::Scope {
+                    year: Some(2007),
+                    stream: None,
+                },
+            )
+            .counts;
+        counts
+            .get("dk.flexjob.reassessment_late")
+            .copied()
+            .unwrap_or_default()
+    };
+    assert_eq!(build(true), (1, 0), "examined, no finding");
+    assert_eq!(
+        build(false),
+        (1, 1),
+        "the deadline of December 2007 passed unmet"
+    );
+}

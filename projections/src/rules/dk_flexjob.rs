@@ -68,14 +68,28 @@ pub fn deadlines<'a>(view: &StreamView<'a>, params: &Params, out: &mut Vec<Deadl
                             met: &dyn Fn(&Fact, Instant) -> bool,
                             what: &str| {
             let Some(m) = due_month else { return };
-            if rk_month.is_some_and(|r| m > r) {
-                return; // reassessed before the due month: the cycle ended first
-            }
             let Some(d) = YearMonth::from_index(m).last_day() else {
                 return;
             };
             if params.at(FLEXJOB_IN_FORCE, d) == 0 {
                 return;
+            }
+            if let (Some(r), Some(rm)) = (this, rk_month) {
+                if m > rm {
+                    // Reassessed before the due month: the cycle ended first, on time. No
+                    // deadline, but a case examined, dated by the reassessment (RULES.md,
+                    // "Findings, years and error rates").
+                    out.push(Deadline {
+                        rule,
+                        stream: view.shared.clone(),
+                        due: cal.date(r.effective_at),
+                        opened_by: r,
+                        met_by: Some(r),
+                        message: String::new(),
+                        evidence: vec![r.seq],
+                    });
+                    return;
+                }
             }
             let end = cal.end_of(d);
             let met_by = view.iter().find(|f| in_cycle(f) && met(f, end));

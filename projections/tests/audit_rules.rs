@@ -577,3 +577,30 @@ fn a_cycle_reassessed_before_it_fell_due_is_examined_on_time() {
         "the deadline of December 2007 passed unmet"
     );
 }
+
+/// A participant has a joint plan when its latest action plan before the moment is shared: one
+/// shared and then replaced by one that is not is no joint plan any more.
+#[test]
+fn a_joint_plan_is_the_latest_action_plan_being_shared() {
+    let state = |first: bool, then: bool| {
+        let mut h = History::new();
+        let s = "se-1480:p-1";
+        h.at(s, "2017-01-10T10:00:00+01:00", enrolled(1980));
+        h.at(s, "2017-02-10T10:00:00+01:00", action_plan(first));
+        h.at(s, "2017-03-10T10:00:00+01:00", action_plan(then));
+        let p = h.projection();
+        let (id, facts) = p.stream_entry(s).unwrap();
+        let view = projections::StreamView::new(id, facts, None);
+        projections::rules::se_actionplan::state_at(
+            &view,
+            &Params::default(),
+            t("2017-04-01T00:00:00+02:00"),
+            2017,
+        )
+        .unwrap()
+        .has_shared_plan
+    };
+    assert!(!state(true, false));
+    assert!(state(false, true));
+    assert!(state(true, true));
+}

@@ -15,6 +15,7 @@ pub struct ParticipantState {
     /// Active and aged within the counted range in the year.
     pub counted: bool,
     pub has_plan: bool,
+    /// A joint plan (gemensam planering): the latest action plan before the moment is shared.
     pub has_shared_plan: bool,
 }
 
@@ -34,7 +35,8 @@ pub fn state_at(
             EventData::ParticipantLeft => enrolled = Some(None),
             EventData::ActionPlanUpdated { shared } => {
                 has_plan = true;
-                has_shared_plan |= *shared;
+                // The latest plan decides: a plan no longer shared is no joint plan.
+                has_shared_plan = *shared;
             }
             _ => {}
         }

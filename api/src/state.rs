@@ -480,9 +480,9 @@ impl AppState {
                 None
             }
         };
-        let feed_cursor = Arc::new(crate::changes::Cursor::new(
-            view.head.map_or(0, |h| h.seq + 1),
-        ));
+        // The feed's thread starts at the end of the log as folded.
+        let end = view.head.map_or(0, |h| h.seq + 1);
+        let feed_cursor = Arc::new(crate::changes::Cursor::new(end));
         let state = AppState(Arc::new(Shared {
             feed_cursor: feed_cursor.clone(),
             checkpoint: RwLock::new(checkpoint),
@@ -500,8 +500,7 @@ impl AppState {
             feed,
             closing,
         }));
-        let next = state.read().head.map_or(0, |h| h.seq + 1);
-        crate::changes::start(Arc::downgrade(&state.0), feed_cursor, next);
+        crate::changes::start(Arc::downgrade(&state.0), feed_cursor, end);
         Ok(state)
     }
 }

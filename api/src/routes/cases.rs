@@ -518,7 +518,8 @@ pub struct CheckRequest {
     /// An id for the intended sanction (default `intended`).
     #[serde(default)]
     pub sanction_id: Option<String>,
-    /// An absence not yet in the ledger, judged as if it were.
+    /// An absence not yet in the ledger, judged as if it were: the intended sanction rests on it
+    /// (as a decision naming it with `absence_at`). Without it, on the latest unexcused absence.
     #[serde(default)]
     pub absence: Option<IntendedAbsence>,
     /// Judge with only what was recorded at or before this time.

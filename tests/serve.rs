@@ -59,6 +59,17 @@ fn start_with(data: &Path, tokens: &Path, more: &[&str]) -> Server {
     Server { child, url }
 }
 
+/// A server on a new data directory with an admin token (actor `ops-1`), started with `more`:
+/// the temporary directory (keep it), the data directory, the token and the server.
+fn served_to_admin(more: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, String, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tokens = dir.path().join("tokens.toml");
+    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
+    let server = start_with(&data, &tokens, more);
+    (dir, data, admin, server)
+}
+
 fn new_token(data: &Path, tokens: &Path, args: &[&str]) -> String {
     let mut all = vec!["token", "new", "--tokens", tokens.to_str().unwrap()];
     all.extend_from_slice(args);
@@ -413,11 +424,7 @@ async fn huge_batches_are_refused_without_building_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_is_bounded_by_a_stuck_feed_client() {
     use std::io::Write as _;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let tokens = dir.path().join("tokens.toml");
-    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
-    let mut server = start_with(&data, &tokens, &["--shutdown-grace", "2"]);
+    let (_dir, data, admin, mut server) = served_to_admin(&["--shutdown-grace", "2"]);
     let addr = server.url.trim_start_matches("http://").to_owned();
     // A feed client that sends its request and never reads a byte.
     let mut stuck = std::net::TcpStream::connect(&addr).unwrap();
@@ -472,11 +479,7 @@ async fn shutdown_is_bounded_by_a_stuck_feed_client() {
 /// never meets a reset); then the process exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_requests_during_shutdown_are_answered_503_not_reset() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let tokens = dir.path().join("tokens.toml");
-    let admin = new_token(&data, &tokens, &["--role", "admin", "--actor", "ops-1"]);
-    let mut server = start_with(&data, &tokens, &["--shutdown-drain", "3"]);
+    let (_dir, data, admin, mut server) = served_to_admin(&["--shutdown-drain", "3"]);
     let client = reqwest::Client::new();
     let append = || {
         client

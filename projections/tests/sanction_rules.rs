@@ -569,14 +569,20 @@ fn evidence_lists_what_exists_even_when_the_offer_began_after_the_decision() {
     assert!(decided < started);
 }
 
-/// The case of worked example 13 up to the decision: absences on 15 March (heard on 16 March)
-/// and 20 March (never heard).
-fn two_absences() -> History {
+/// Guidance, a version of Min Plan listing o-1 published, and o-1 started on 10 March 2017.
+fn started() -> History {
     let mut h = History::new();
     h.at(S, "2017-02-01T10:00:00+01:00", guidance());
     h.at(S, "2017-03-01T09:05:00+01:00", plan(1, "Lager", &["o-1"]));
     h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
     h.at(S, "2017-03-10T08:00:00+01:00", start("o-1"));
+    h
+}
+
+/// The case of worked example 13 up to the decision: absences on 15 March (heard on 16 March)
+/// and 20 March (never heard).
+fn two_absences() -> History {
+    let mut h = started();
     h.at(S, "2017-03-15T08:00:00+01:00", absence("o-1", None));
     h.at(S, "2017-03-16T12:00:00+01:00", hearing("o-1"));
     h.at(S, "2017-03-20T08:00:00+01:00", absence("o-1", None));
@@ -619,11 +625,7 @@ fn a_named_absence_is_the_one_the_sanction_rests_on_to_the_second() {
 #[test]
 fn an_absence_counts_until_the_offer_ended() {
     let case = |ended_at: &str, absent_at: &str| {
-        let mut h = History::new();
-        h.at(S, "2017-02-01T10:00:00+01:00", guidance());
-        h.at(S, "2017-03-01T09:05:00+01:00", plan(1, "Lager", &["o-1"]));
-        h.at(S, "2017-03-01T09:10:00+01:00", publish(1));
-        h.at(S, "2017-03-10T08:00:00+01:00", start("o-1"));
+        let mut h = started();
         h.at(
             S,
             ended_at,

@@ -523,7 +523,24 @@ fn reconcile_compares_case_lists_and_refuses_malformed_ones() {
     ));
     assert_eq!(v["in_both"], 2);
     assert_eq!(v["missing_in_ledger"], serde_json::json!(["dk-101:c-9999"]));
-    assert_eq!(v["missing_in_other_system"].as_array().unwrap().len(), 19);
+    // The list is of dk-101: the ledger's 19 cases of other municipalities are not missing from
+    // it (the fixture's dk-101 cases are c-0001 and c-0002).
+    assert_eq!(v["missing_in_other_system"], serde_json::json!([]));
+    let all = json(&garanti(
+        data.path(),
+        &[
+            "reconcile",
+            "--cases",
+            csv.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        all["missing_in_other_system"].as_array().unwrap().len(),
+        19 + 2,
+        "without a prefix the list's ids are not the ledger's: {all}"
+    );
     assert_eq!(
         v["per_category"][0],
         serde_json::json!({"category": "fleksjob, ledighedsydelse", "in_both": 0, "missing_in_ledger": 1})

@@ -22,6 +22,10 @@ pub struct CaseList {
     pub cases: BTreeMap<String, String>,
     /// Ids that occur more than once, with their count.
     pub duplicates: BTreeMap<String, usize>,
+    /// Ids that cannot be stream ids (so can be in no ledger), by line: reported, not compared.
+    pub invalid: Vec<(u64, String, String)>,
+    /// The field separator found in the header line: `,`, or `;` (Danish Excel).
+    pub separator: char,
     pub id_column: String,
     pub category_column: Option<String>,
 }
@@ -38,17 +42,29 @@ const ID_COLUMNS: [&str; 7] = [
 
 /// Reads a CSV case list (RFC 4180, with a header line). The id column is `id_column`, else the
 /// first column named like an id (stream, case_id, case, sag, sagsnummer, sags_id, id), else the
-/// first column. `prefix` is put before every id (e.g. `dk-101:`).
+/// first column. `prefix` is put before every id (e.g. `dk-101:`). The separator is `;` when the
+/// header line has more `;` than `,` (as Danish Excel writes CSV), else `,`; a byte-order mark and
+/// CR LF line ends are taken as they come.
 pub fn read_cases(
-    input: impl std::io::Read,
+    mut input: impl std::io::Read,
     id_column: Option<&str>,
     category_column: Option<&str>,
     prefix: &str,
 ) -> Result<CaseList, CsvError> {
+    let mut text = Vec::new();
+    input
+        .read_to_end(&mut text)
+        .map_err(|e| CsvError::Other(format!("cannot be read: {e}")))?;
+    let header = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let count = |c: u8| header.iter().filter(|b| **b == c).count();
+    let separator = if count(b';') > count(b',') { ';' } else { ',' };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .delimiter(separator as u8)
+        // Lines end at LF (a CR before it is trimmed with the field): line numbers stay right.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(&text[..]);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| position_error(&e, &[]))?
@@ -82,6 +98,7 @@ pub fn read_cases(
     let mut list = CaseList {
         id_column: headers[id].clone(),
         category_column: category.map(|c| headers[c].clone()),
+        separator,
         ..CaseList::default()
     };
     for record in reader.records() {
@@ -96,6 +113,10 @@ pub fn read_cases(
             });
         }
         let case = format!("{prefix}{raw}");
+        if let Err(why) = ledger::interchange::check_stream_id(&case) {
+            list.invalid.push((line, case, why));
+            continue;
+        }
         let cat = category
             .and_then(|c| record.get(c))
             .unwrap_or("")
@@ -137,11 +158,17 @@ pub struct Reconciliation {
     pub per_category: BTreeMap<String, (usize, usize)>,
 }
 
+/// Compares the list with the ledger's streams that start with `prefix` (the list is of one
+/// municipality: the others' cases are not missing from it).
 pub fn reconcile(
     list: &CaseList,
     ledger_streams: impl IntoIterator<Item = String>,
+    prefix: &str,
 ) -> Reconciliation {
-    let ledger: BTreeSet<String> = ledger_streams.into_iter().collect();
+    let ledger: BTreeSet<String> = ledger_streams
+        .into_iter()
+        .filter(|s| s.starts_with(prefix))
+        .collect();
     let mut r = Reconciliation::default();
     for (case, category) in &list.cases {
         let entry = r.per_category.entry(category.clone()).or_default();
@@ -179,6 +206,7 @@ mod tests {
                 "dk-101:c-2".into(),
                 "dk-101:c-3".into(),
             ],
+            "",
         );
         assert_eq!(r.in_both.len(), 2);
         assert_eq!(
@@ -207,6 +235,45 @@ mod tests {
             vec!["dk-101:c-1", "dk-101:c-2"]
         );
         assert_eq!(list.duplicates["dk-101:c-2"], 2);
+        // The ledger's other municipalities are not missing from a list of dk-101.
+        let r = reconcile(
+            &list,
+            ["dk-101:c-1".to_string(), "dk-102:c-1".into()],
+            "dk-101:",
+        );
+        assert_eq!(
+            r.missing_in_other.iter().collect::<Vec<_>>(),
+            Vec::<&String>::new()
+        );
+        assert_eq!(
+            r.missing_in_ledger.iter().collect::<Vec<_>>(),
+            vec!["dk-101:c-2"]
+        );
+    }
+
+    /// As Danish Excel saves it: a byte-order mark, `;` between fields, CR LF; read as such, not
+    /// as one column. Ids that cannot be stream ids are reported with their line.
+    #[test]
+    fn a_danish_excel_list_is_read_and_impossible_ids_are_reported() {
+        let text =
+            "\u{feff}sagsnummer;ydelse\r\ndk-101:c-1;kontanthjælp, aktivering\r\ndk-101:c 2;x\r\n";
+        let list = read(text, Some("ydelse")).unwrap();
+        assert_eq!(list.separator, ';');
+        assert_eq!(list.id_column, "sagsnummer");
+        assert_eq!(
+            list.cases.get("dk-101:c-1").map(String::as_str),
+            Some("kontanthjælp, aktivering")
+        );
+        assert_eq!(list.invalid.len(), 1);
+        assert_eq!(
+            (list.invalid[0].0, list.invalid[0].1.as_str()),
+            (3, "dk-101:c 2")
+        );
+        let r = reconcile(&list, ["dk-101:c-1".to_string()], "");
+        assert!(
+            r.missing_in_ledger.is_empty(),
+            "an impossible id is not missing"
+        );
     }
 
     #[test]

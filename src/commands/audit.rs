@@ -525,7 +525,7 @@ pub fn reconcile(
     .with_context(|| format!("{} is not a usable case list", cases.display()))?;
     let ledger = ctx.open()?;
     let streams: Vec<String> = ledger.streams()?.into_iter().map(|(s, _)| s).collect();
-    let r = replay::reconcile::reconcile(&list, streams);
+    let r = replay::reconcile::reconcile(&list, streams, prefix);
     match format {
         Format::Json => outln!(
             "{}",
@@ -537,6 +537,7 @@ pub fn reconcile(
                 "missing_in_ledger": r.missing_in_ledger,
                 "missing_in_other_system": r.missing_in_other,
                 "duplicates_in_file": list.duplicates,
+                "not_case_ids": list.invalid.iter().map(|(line, id, why)| json!({"line": line, "id": id, "why": why})).collect::<Vec<_>>(),
                 "per_category": r.per_category.iter().map(|(c, (both, missing))| json!({"category": c, "in_both": both, "missing_in_ledger": missing})).collect::<Vec<_>>(),
             }))?
         ),
@@ -560,6 +561,13 @@ pub fn reconcile(
                 vec![
                     s.clone(),
                     "missing in the other system".into(),
+                    String::new(),
+                ]
+            }));
+            rows.extend(list.invalid.iter().map(|(line, id, _)| {
+                vec![
+                    id.clone(),
+                    format!("not a case id (line {line})"),
                     String::new(),
                 ]
             }));
@@ -628,6 +636,15 @@ pub fn reconcile(
                     "\nIds listed more than once in the file: {}",
                     list.duplicates.len()
                 );
+            }
+            if !list.invalid.is_empty() {
+                outln!(
+                    "\nNot case ids (can be in no ledger; not compared): {}",
+                    list.invalid.len()
+                );
+                for (line, id, why) in list.invalid.iter().take(20) {
+                    outln!("  line {line}: {id:?}: {why}");
+                }
             }
         }
     }

@@ -59,6 +59,16 @@ fn start_with(data: &Path, tokens: &Path, more: &[&str]) -> Server {
     Server { child, url }
 }
 
+/// Sends SIGTERM to the server: a graceful stop.
+fn terminate(server: &Server) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+}
+
 /// A server on a new data directory with an admin token (actor `ops-1`), started with `more`:
 /// the temporary directory (keep it), the data directory, the token and the server.
 fn served_to_admin(more: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, String, Server) {
@@ -171,12 +181,7 @@ async fn a_served_ledger_takes_appends_answers_queries_and_stops_gracefully() {
             assert_eq!(acknowledged.len(), 16);
         }
         if i == 31 {
-            let pid = server.child.id().to_string();
-            assert!(Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success());
+            terminate(&server);
         }
     }
     for t in tasks {
@@ -316,12 +321,7 @@ async fn a_served_log_is_checkpointed_and_witnessed_and_a_split_view_is_refused(
 
     // A graceful stop signs the last checkpoint.
     append(&server, 3).await;
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&server);
     let mut server = server;
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
     let kept = common::json(&garanti(&data, &["checkpoints", "--format", "json"]));
@@ -450,13 +450,8 @@ async fn shutdown_is_bounded_by_a_stuck_feed_client() {
         assert_eq!(r.status(), 201);
         acknowledged += 1000;
     }
-    let pid = server.child.id().to_string();
     let stopped = std::time::Instant::now();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&server);
     let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
@@ -490,12 +485,7 @@ async fn new_requests_during_shutdown_are_answered_503_not_reset() {
     };
     // A connection kept open by the client's pool.
     assert_eq!(append().await.unwrap().status(), 201);
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&server);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     for _ in 0..5 {
         let r = append().await.expect("answered, not reset");

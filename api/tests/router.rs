@@ -306,13 +306,10 @@ async fn a_caseworker_sees_and_touches_only_its_municipality() {
 async fn an_acknowledged_append_is_seen_by_the_next_query() {
     let app = App::new();
     let a = app
-        .send(
-            "POST",
+        .post_lines(
             "/v1/events",
-            Some(CASEWORKER),
-            Some("application/x-ndjson"),
+            CASEWORKER,
             &lawful_case("dk-101:c-0042", "s-42"),
-            &[],
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
@@ -387,14 +384,7 @@ async fn malformed_events_are_refused_with_pointer_and_line_and_nothing_is_writt
     assert_eq!(p["status"], 422);
     // The same as JSON Lines: the line is named.
     let a = app
-        .send(
-            "POST",
-            "/v1/events",
-            Some(ADMIN),
-            Some("application/x-ndjson"),
-            &format!("{good}\n\n{bad}\n"),
-            &[],
-        )
+        .post_lines("/v1/events", ADMIN, &format!("{good}\n\n{bad}\n"))
         .await;
     let p = a.json();
     assert_eq!(p["line"], 3, "{}", a.text);
@@ -1415,14 +1405,7 @@ async fn queries_as_of_a_signed_size_see_only_its_records() {
     let signed = app.state.sign_checkpoint().unwrap().unwrap();
     let n = signed.size;
     let a = app
-        .send(
-            "POST",
-            "/v1/events",
-            Some(ADMIN),
-            Some("application/x-ndjson"),
-            &lawful_case("dk-101:c-0007", "s-3"),
-            &[],
-        )
+        .post_lines("/v1/events", ADMIN, &lawful_case("dk-101:c-0007", "s-3"))
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     let total = |v: Value| v["total"].as_u64().unwrap();
@@ -1641,14 +1624,7 @@ async fn a_wrong_method_or_a_long_uri_is_a_problem_and_a_sanction_named_check_ca
     let missing = app.get("/v1/sanctions/check", ADMIN).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
     let added = app
-        .send(
-            "POST",
-            "/v1/events",
-            Some(ADMIN),
-            Some("application/x-ndjson"),
-            &lawful_case("dk-101:c-0042", "check"),
-            &[],
-        )
+        .post_lines("/v1/events", ADMIN, &lawful_case("dk-101:c-0042", "check"))
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     let found = app.get("/v1/sanctions/check", ADMIN).await;
@@ -1725,16 +1701,7 @@ async fn json_lines_errors_name_line_and_column_and_bad_utf8_its_line() {
     let app = App::new();
     let good = r#"{"stream":"dk-101:c-0008","type":"sanction_guidance_given","effective_at":"2017-03-01T10:00:00+01:00","actor":"cw","data":{}}"#;
     let body = format!("{good}\n{{\"stream\": oops}}\n");
-    let a = app
-        .send(
-            "POST",
-            "/v1/events",
-            Some(ADMIN),
-            Some("application/x-ndjson"),
-            &body,
-            &[],
-        )
-        .await;
+    let a = app.post_lines("/v1/events", ADMIN, &body).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     let p = a.json();
     assert_eq!(p["line"], 2, "{p}");

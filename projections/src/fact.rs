@@ -261,7 +261,11 @@ impl Projection {
     ) -> WordingIndex {
         let municipality: Arc<str> = Arc::from(municipality);
         let mut out = WordingIndex::new();
-        for f in streams.flat_map(|s| s.facts.iter()) {
+        // Only a case with follow-ups reads the index: the others are not walked.
+        for f in streams
+            .filter(|s| s.followups > 0)
+            .flat_map(|s| s.facts.iter())
+        {
             let EventData::FollowupHeld { assessment, .. } = &f.data else {
                 continue;
             };

@@ -120,14 +120,7 @@ impl App {
         let app = App::new();
         for (stream, id) in [("dk-101:c-0001", "s-1"), ("dk-102:c-0001", "s-2")] {
             let a = app
-                .send(
-                    "POST",
-                    "/v1/events",
-                    Some(ADMIN),
-                    Some("application/x-ndjson"),
-                    &lawful_case(stream, id),
-                    &[],
-                )
+                .post_lines("/v1/events", ADMIN, &lawful_case(stream, id))
                 .await;
             assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
         }
@@ -183,6 +176,19 @@ impl App {
 
     pub async fn get(&self, uri: &str, token: &str) -> Answer {
         self.send("GET", uri, Some(token), None, "", &[]).await
+    }
+
+    /// Posts JSON Lines (`application/x-ndjson`).
+    pub async fn post_lines(&self, uri: &str, token: &str, body: &str) -> Answer {
+        self.send(
+            "POST",
+            uri,
+            Some(token),
+            Some("application/x-ndjson"),
+            body,
+            &[],
+        )
+        .await
     }
 
     pub async fn post_json(&self, uri: &str, token: &str, body: &str) -> Answer {

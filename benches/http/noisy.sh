@@ -19,14 +19,8 @@ work=$(mktemp -d)
 noise="" server=""
 trap 'kill $noise $server 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
-"$bin" -q demo --citizens 200 >/dev/null 2>&1
-"$bin" token new --role admin --actor load --id load --tokens tokens.toml >token 2>/dev/null
-"$bin" serve --listen 127.0.0.1:0 --tokens tokens.toml >serve.out 2>serve.err &
-server=$!
-while ! grep -q listening serve.out 2>/dev/null; do sleep 0.2; done
-url=$(sed -n 's/^garanti: listening on //p' serve.out)
-export GARANTI_TOKEN="$(cat token)"
-auth="Authorization: Bearer $GARANTI_TOKEN"
+. "$root/benches/http/serve-demo.sh"
+serve_demo "$bin" 200
 # One large case of another municipality: 3,000 versions of Min Plan, 1,000 publications, 100
 # offers started with absences and a hearing, 3,000 sanctions (8,300 events, four appends).
 python3 - "$url" "$GARANTI_TOKEN" <<'PY'

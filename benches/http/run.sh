@@ -9,16 +9,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$root/target/release/garanti"
 cargo build --release --manifest-path "$root/Cargo.toml" >/dev/null 2>&1
 work=$(mktemp -d)
+server=""
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
-"$bin" -q demo --citizens "$citizens" >/dev/null 2>&1
-"$bin" token new --role admin --actor load --id load --tokens tokens.toml >token 2>/dev/null
-"$bin" serve --listen 127.0.0.1:0 --tokens tokens.toml >serve.out 2>serve.err &
-server=$!
-while ! grep -q listening serve.out 2>/dev/null; do sleep 0.2; done
-url=$(sed -n 's/^garanti: listening on //p' serve.out)
-export GARANTI_TOKEN="$(cat token)"
-auth="Authorization: Bearer $GARANTI_TOKEN"
+. "$root/benches/http/serve-demo.sh"
+serve_demo "$bin" "$citizens"
 set -- $(curl -s -H "$auth" "$url/v1/sanctions?limit=1&year=2017" |
   python3 -c 'import json,sys; d=json.load(sys.stdin)["items"][0]; print(d["sanction_id"], d["stream"])')
 sanction=$1 stream=$2

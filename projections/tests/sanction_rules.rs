@@ -715,4 +715,16 @@ fn a_sanction_decided_after_now_is_not_judged_yet() {
     };
     assert_eq!(at("2017-03-27T09:59:59+02:00"), 0);
     assert_eq!(at("2017-03-27T10:00:00+02:00"), 1);
+    // Nor is it explained by id before then.
+    let one = |now: &str| {
+        projections::Evaluation {
+            params: &params,
+            as_of: None,
+            now: t(now),
+        }
+        .sanction(&h.projection(), "s-1")
+        .is_some()
+    };
+    assert!(!one("2017-03-27T09:59:59+02:00"));
+    assert!(one("2017-03-27T10:00:00+02:00"));
 }

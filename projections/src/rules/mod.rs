@@ -169,6 +169,12 @@ impl<'p> Evaluation<'p> {
         self.as_of.map_or(self.now, |t| t.min(self.now))
     }
 
+    /// Whether the time of evaluation has reached `f` (RULES.md, one time of evaluation: an event
+    /// after it is not judged or counted).
+    fn reached(&self, f: &Fact) -> bool {
+        f.effective_at <= self.limit()
+    }
+
     /// The time deadlines are judged at: E(31 December) of the year, or earlier if now (or the
     /// as-of time) is earlier.
     pub fn eval_at(&self, year: Option<i32>) -> Instant {
@@ -205,9 +211,7 @@ impl<'p> Evaluation<'p> {
                 let Some(decision) = Decision::of(f) else {
                     continue;
                 };
-                if scope.year.is_some_and(|y| cal.year(f.effective_at) != y)
-                    || f.effective_at > self.limit()
-                {
+                if scope.year.is_some_and(|y| cal.year(f.effective_at) != y) || !self.reached(f) {
                     continue;
                 }
                 // A list of verdicts carries reasons and evidence; the conditions in words are for
@@ -221,7 +225,8 @@ impl<'p> Evaluation<'p> {
         out
     }
 
-    /// The verdict on one sanction by id.
+    /// The verdict on one sanction by id (None if it is unknown, or decided after the time of
+    /// evaluation).
     pub fn sanction(&self, proj: &Projection, sanction_id: &str) -> Option<SanctionVerdict> {
         self.sanction_in(proj, None, sanction_id)
     }
@@ -235,7 +240,7 @@ impl<'p> Evaluation<'p> {
         sanction_id: &str,
     ) -> Option<SanctionVerdict> {
         for view in self.views(proj, stream) {
-            if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id.as_ref() == sanction_id)) {
+            if let Some(f) = view.iter().find(|f| matches!(&f.data, EventData::SanctionDecided { sanction_id: id, .. } if id.as_ref() == sanction_id) && self.reached(f)) {
                 let case = dk_sanction::CaseFacts::of(&view);
                 return Decision::of(f).map(|d| dk_sanction::judge(&case, &d, self.params, true));
             }

@@ -483,6 +483,13 @@ enum Command {
         /// source systems' own times goes in with `garanti import`. 0: any age
         #[arg(long, default_value_t = 7, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(0..=36_500))]
         max_recorded_lag: u64,
+        /// While appends are flowing, the share (percent) of the query threads' time that one
+        /// token's queries may keep: after a query that took t, the token's next one starts
+        /// t × 100 / PERCENT later at the earliest (other tokens do not wait). Keeps a client that
+        /// reads large cases or makes reports in a loop from slowing every municipality's appends.
+        /// 100: no limit
+        #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
+        query_share: u32,
         /// Memory for recently read cases (their rendered events and answers, kept until the case
         /// or the time of evaluation moves on), in MiB; 0 keeps nothing
         #[arg(long, default_value_t = 256, value_name = "MIB")]
@@ -844,6 +851,7 @@ fn run(cli: Cli) -> Result<u8> {
             shutdown_drain,
             shutdown_grace,
             max_recorded_lag,
+            query_share,
             case_cache_mib,
             init,
             log_key,
@@ -859,6 +867,7 @@ fn run(cli: Cli) -> Result<u8> {
                 shutdown_drain,
                 shutdown_grace,
                 max_recorded_lag,
+                query_share,
                 case_cache_mib,
                 init,
                 log_key: log_key.as_deref(),

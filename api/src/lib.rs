@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod pool;
 pub mod routes;
 pub mod schemas;
+pub mod share;
 pub mod state;
 
 pub use auth::{Principal, Role, Tokens};

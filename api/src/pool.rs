@@ -66,29 +66,42 @@ impl QueryPool {
         &self,
         work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = self
-            .free
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
+        self.run_timed(work).await.0
+    }
+
+    /// Runs `work` on a query thread; also says how long it kept the thread.
+    pub async fn run_timed<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> (Result<T, ApiError>, std::time::Duration) {
+        let Ok(permit) = self.free.clone().acquire_owned().await else {
+            return (Err(shutting_down()), std::time::Duration::ZERO);
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let id = request_id().unwrap_or_default();
         let job: Job = Box::new(move || {
+            let started = std::time::Instant::now();
             let result =
                 std::panic::catch_unwind(AssertUnwindSafe(|| REQUEST_ID.sync_scope(id, work)));
             drop(permit);
-            let _ = tx.send(result);
+            let _ = tx.send((result, started.elapsed()));
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| ApiError::Unavailable("the server is shutting down".into()))?;
+        if self.jobs.send(job).is_err() {
+            return (Err(shutting_down()), std::time::Duration::ZERO);
+        }
         match rx.await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(ApiError::internal("a query panicked")),
-            Err(_) => Err(ApiError::internal("a query thread stopped")),
+            Ok((Ok(result), used)) => (result, used),
+            Ok((Err(_), used)) => (Err(ApiError::internal("a query panicked")), used),
+            Err(_) => (
+                Err(ApiError::internal("a query thread stopped")),
+                std::time::Duration::ZERO,
+            ),
         }
     }
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::Unavailable("the server is shutting down".into())
 }
 
 /// Lowers the calling thread's CPU priority to `PRIORITY`; where that fails the thread keeps the

@@ -316,6 +316,134 @@ pub struct RecordsBundle {
     pub proofs: Vec<EntryProof>,
 }
 
+/// The program that made a report.
+#[derive(ToSchema)]
+pub struct ReportProgram {
+    /// `garanti`.
+    pub name: String,
+    pub version: String,
+}
+
+/// What a report was made from.
+#[derive(ToSchema)]
+pub struct ReportSource {
+    /// `ledger` or `export`.
+    pub kind: String,
+    pub location: String,
+    pub records: u64,
+    pub chain_head: Option<ChainHead>,
+    /// The signed checkpoint (C2SP signed note) of exactly these records, if there is one.
+    pub checkpoint: Option<String>,
+}
+
+/// A rule parameter as a report states it: its value at the year's end and every dated value.
+#[derive(ToSchema)]
+pub struct ReportParameter {
+    pub name: String,
+    pub meaning: String,
+    pub value_at_year_end: i64,
+    pub values: Vec<ParameterValue>,
+}
+
+/// One rule's year: cases examined, findings and their share.
+#[derive(ToSchema)]
+pub struct RuleSummary {
+    pub code: String,
+    pub title: String,
+    pub legal_basis: String,
+    pub cases_examined: u64,
+    pub findings: u64,
+    /// Findings per case examined, in percent with two decimals (null: no case examined).
+    pub error_rate_percent: Option<f64>,
+}
+
+/// One month of the year (RULES.md §5 and §6).
+#[derive(ToSchema)]
+pub struct ReportMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub sanctions_lawful: u64,
+    pub sanctions_unlawful: u64,
+    pub offer_starts_timely: u64,
+    pub offer_starts_late: u64,
+    pub open_deadlines: u64,
+    pub participants_active: u64,
+    pub participants_with_plan: u64,
+    pub participants_without_plan: u64,
+    pub participants_with_joint_plan: u64,
+    pub action_plans_updated: u64,
+    pub plans_updated: u64,
+}
+
+/// The year's totals.
+#[derive(ToSchema)]
+pub struct YearTotals {
+    pub sanctions: u64,
+    pub sanctions_unlawful: u64,
+    pub findings: u64,
+    pub offer_starts_timely: u64,
+    pub offer_starts_late: u64,
+    pub plans_updated: u64,
+    pub action_plans_updated: u64,
+    pub participants_active_at_year_end: u64,
+    pub participants_with_plan_at_year_end: u64,
+    pub participants_with_joint_plan_at_year_end: u64,
+}
+
+/// A case drawn for the sample, with what the revisor checks by hand.
+#[derive(ToSchema)]
+pub struct SampledCase {
+    pub stream: String,
+    /// The case's sort key in the draw (hex).
+    pub key: String,
+    pub timeline: Vec<CaseEvent>,
+    pub findings: Vec<Finding>,
+    pub sanctions: Vec<SanctionVerdict>,
+    /// The inclusion proofs of its sanctions' decisions and evidence (with `prove`).
+    pub proofs: Option<Vec<EntryProof>>,
+}
+
+/// The reproducible sample of a report.
+#[derive(ToSchema)]
+pub struct ReportSample {
+    pub seed: String,
+    pub size: u64,
+    /// The rule whose cases were drawn from (null: every case with a finding or sanction).
+    pub rule: Option<String>,
+    /// Cases drawn from.
+    pub population: u64,
+    pub method: String,
+    pub cases: Vec<SampledCase>,
+}
+
+/// `GET /v1/reports/{year}`: the JSON report of `garanti report`, tied to the chain head it
+/// was made from.
+#[derive(ToSchema)]
+pub struct YearReport {
+    /// `Garanti year report`.
+    pub report: String,
+    pub year: i32,
+    #[schema(format = DateTime)]
+    pub generated_at: String,
+    pub program: ReportProgram,
+    pub source: ReportSource,
+    #[schema(format = DateTime)]
+    pub as_of: Option<String>,
+    /// The time the year was judged at: the year's end, or `as_of`, or now if sooner.
+    #[schema(format = DateTime)]
+    pub evaluated_at: String,
+    pub time_zone: String,
+    pub parameters: Vec<ReportParameter>,
+    /// Plan goals too vague to follow up (`dk.minplan.generic_goal`).
+    pub generic_goals: Vec<String>,
+    pub rules: Vec<RuleSummary>,
+    pub monthly: Vec<ReportMonth>,
+    pub year_totals: YearTotals,
+    pub sample: Option<ReportSample>,
+    pub sanctions: Vec<SanctionVerdict>,
+    pub findings: Vec<Finding>,
+}
+
 /// `GET /healthz`.
 #[derive(ToSchema)]
 pub struct Health {

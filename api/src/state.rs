@@ -45,6 +45,9 @@ pub struct Limits {
     /// age). A live append records what a source system did just now; a `recorded_at` far in the
     /// past is a backdated claim (history goes in with `garanti import`).
     pub max_recorded_lag: Option<Duration>,
+    /// The share (percent, 1..=100) of the query threads' time one token's queries may keep while
+    /// appends are flowing (`crate::share`); 100: no limit.
+    pub query_share: u32,
 }
 
 impl Default for Limits {
@@ -63,6 +66,7 @@ impl Default for Limits {
             shutdown_drain: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             max_recorded_lag: Some(Duration::from_secs(7 * 24 * 3600)),
+            query_share: 20,
         }
     }
 }
@@ -423,6 +427,8 @@ pub struct Shared {
     pub checkpoint: RwLock<Option<Arc<ledger::transparency::KeptCheckpoint>>>,
     /// The threads that answer queries (judging, lists, reports), at a lower priority than appends.
     pub queries: crate::pool::QueryPool,
+    /// Each token's share of the query threads while appends are flowing.
+    pub shares: Arc<crate::share::QueryShares>,
     /// How far the log has grown, for the thread that works out the feed's items.
     pub feed_cursor: Arc<crate::changes::Cursor>,
     /// The projection of a signed checkpoint's records, last asked for (`as_of_size`).
@@ -456,9 +462,12 @@ impl AppState {
             metrics.head_seq.store(h.seq, Relaxed);
             metrics.has_head.store(1, Relaxed);
         }
+        let shares = Arc::new(crate::share::QueryShares::new(config.limits.query_share));
         let on_commit = {
             let metrics = metrics.clone();
+            let shares = shares.clone();
             Box::new(move |stats: CommitStats| {
+                shares.committed();
                 metrics.commits.fetch_add(1, Relaxed);
                 metrics.commit_events.observe(stats.events as f64);
                 metrics.commit_requests.observe(stats.appends as f64);
@@ -491,6 +500,7 @@ impl AppState {
                 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             cases: CaseCache::new(config.limits.case_cache_bytes),
+            shares,
             ledger,
             writer,
             view: RwLock::new(view),

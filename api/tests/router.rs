@@ -2053,4 +2053,69 @@ async fn every_answer_conforms_to_its_declared_schema() {
         }
     }
     assert!(checked > 20, "{checked}");
+    // The year report with a sample, its cases' timelines and, at a signed size, their proofs.
+    let size = app.state.sign_checkpoint().unwrap().unwrap().size;
+    let schema = &doc["paths"]["/v1/reports/{year}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    for uri in [
+        "/v1/reports/2017?sample=2&seed=revision".to_owned(),
+        format!("/v1/reports/2017?sample=2&seed=revision&as_of_size={size}"),
+    ] {
+        let report = app.get(&uri, ADMIN).await.json();
+        assert_eq!(report["sample"]["cases"].as_array().map(Vec::len), Some(2));
+        if let Err(e) = conforms(&doc, schema, &report, "") {
+            panic!("{uri}: {e}\n{report}");
+        }
+    }
+}
+
+/// The noisy neighbour (issue 12): while appends flow, a token's queries and the answers sent to
+/// it are paid for from its share of the query threads; other tokens owe nothing, and without
+/// appends nobody does.
+#[tokio::test]
+async fn a_token_reading_while_appends_flow_is_paced_and_others_are_not() {
+    // A share of 1%: a read owes a hundred times what it took, long enough to be seen after it.
+    let app = App::with_limits(Limits {
+        query_share: 1,
+        max_recorded_lag: None,
+        ..Limits::default()
+    });
+    let shares = &app.state.shares;
+    assert_eq!(
+        app.get("/v1/sanctions", REVISOR).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        shares.owed("t-revisor"),
+        std::time::Duration::ZERO,
+        "no appends yet"
+    );
+    let case = lawful_case("dk-101:c-0001", "s-1");
+    let a = app.post_lines("/v1/events", CASEWORKER, &case).await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert!(shares.appends_flowing(), "a commit starts the pacing");
+    // Each read by a token of its own, which owed nothing before it.
+    for (uri, token, id) in [
+        ("/v1/streams/dk-101:c-0001", REVISOR, "t-revisor"),
+        (
+            "/v1/streams/dk-101:c-0001?as_of=2030-01-01T00:00:00Z",
+            LEGAL,
+            "t-legal",
+        ),
+        ("/v1/sanctions", ADMIN, "t-admin"),
+    ] {
+        // As if appends went on (a busy test machine may take a second between reads).
+        shares.committed();
+        assert_eq!(shares.owed(id), std::time::Duration::ZERO);
+        assert_eq!(app.get(uri, token).await.status, StatusCode::OK);
+        assert!(
+            shares.owed(id) > std::time::Duration::ZERO,
+            "{uri}: the read was paid for"
+        );
+    }
+    assert_eq!(
+        shares.owed("t-cw-101"),
+        std::time::Duration::ZERO,
+        "appends are not paced"
+    );
 }

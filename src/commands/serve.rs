@@ -23,6 +23,8 @@ pub struct ServeArgs<'a> {
     pub shutdown_grace: u64,
     /// Days an appended event's `recorded_at` may lie behind the server's clock; 0: any.
     pub max_recorded_lag: u64,
+    /// Percent of the query threads one token's queries may keep while appends flow.
+    pub query_share: u32,
     pub case_cache_mib: usize,
     /// Make a new ledger if the data directory has none.
     pub init: bool,
@@ -73,6 +75,7 @@ pub fn serve(ctx: &Context, args: ServeArgs<'_>) -> Result<u8> {
             max_recorded_lag: (args.max_recorded_lag > 0)
                 .then(|| Duration::from_secs(args.max_recorded_lag.saturating_mul(24 * 3600))),
             case_cache_bytes: args.case_cache_mib.saturating_mul(1 << 20),
+            query_share: args.query_share,
             ..Limits::default()
         },
         log_key: log_key(ctx, args.log_key)?,

@@ -62,7 +62,7 @@ pub struct ReportQuery {
 /// `GET /v1/reports/{year}`
 #[utoipa::path(get, path = "/v1/reports/{year}", tag = "audit",
     params(("year" = i32, Path, description = "The calendar year"), ReportQuery),
-    responses((status = 200, description = "The JSON report of `garanti report`, tied to the chain head it was made from", body = Object)),
+    responses((status = 200, description = "The JSON report of `garanti report`, tied to the chain head it was made from", body = crate::schemas::YearReport)),
     security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,
@@ -102,7 +102,7 @@ pub async fn report(
             (Some(p), h)
         }
     };
-    let bytes = query(&state, move |state| {
+    let bytes = query(&state, &principal, move |state| {
         let eval = Evaluation {
             params: state.params(),
             as_of,
@@ -268,7 +268,10 @@ pub async fn verify(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Access::Audit)?;
-    let verdict = query(&state, |state| Ok(state.ledger.verify(&mut |_| {})?)).await?;
+    let verdict = query(&state, &principal, |state| {
+        Ok(state.ledger.verify(&mut |_| {})?)
+    })
+    .await?;
     Ok(Json(match verdict {
         ledger::Verdict::Intact {
             head,

@@ -140,7 +140,7 @@ async fn on_projection<T: Send + 'static>(
             Role::Caseworker => principal.prefix.clone(),
             _ => None,
         };
-        return query(state, move |state| {
+        return query(state, principal, move |state| {
             let mut projection = (*state.projection_at_size(size)?).clone();
             if let Some(prefix) = prefix {
                 projection.retain(|id| id.starts_with(prefix.as_str()));
@@ -160,7 +160,7 @@ async fn on_projection<T: Send + 'static>(
             projection
         }
     };
-    query(state, move |state| work(state, &projection)).await
+    query(state, principal, move |state| work(state, &projection)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -189,10 +189,13 @@ pub async fn stream(
     principal.require_stream(&stream)?;
     if let Some(size) = q.as_of_size {
         let as_of = as_of(q.as_of.as_deref())?;
-        return stream_at_size(state, stream, as_of, size).await;
+        return stream_at_size(state, &principal, stream, as_of, size).await;
     }
     let as_of = as_of(q.as_of.as_deref())?;
     let now = evaluation(&state, as_of).now;
+    // Sending megabytes of a case costs the appends as much as judging it: the answer's bytes,
+    // kept or judged, are paid for from the token's share too.
+    state.shares.admit(&principal.id).await;
     // What judging the case reads is taken under the view's lock (an excerpt: a few Arc clones);
     // the judging happens off the lock, on a bounded number of blocking threads, so that a large
     // case never holds up the writer's fold, nor other requests.
@@ -208,14 +211,14 @@ pub async fn stream(
             Some(_) => None,
         };
         if let Some(parts) = judgement.and_then(|j| state.cases.answer(id, j, now)) {
-            return Ok(spliced(parts));
+            return Ok(spliced(&state, &principal, parts));
         }
         // The events as of the view's head: records committed after it are not folded yet.
         let head = view.head.map(|h| h.seq);
         let excerpt = view.projection.excerpt(&stream);
         (excerpt, id.clone(), facts.facts.len(), judgement, head)
     };
-    query(&state, move |state| {
+    let parts = query(&state, &principal, move |state| {
         let eval = evaluation(state, as_of);
         let cal = &state.params().calendar;
         let timeline = state
@@ -234,19 +237,21 @@ pub async fn stream(
                 .cases
                 .keep_answer(&id, j, until, (before.clone(), after.clone()));
         }
-        Ok(spliced([before, timeline, after]))
+        Ok([before, timeline, after])
     })
-    .await
+    .await?;
+    Ok(spliced(&state, &principal, parts))
 }
 
 /// A case judged on the records of the signed checkpoint of `size`: its events among them.
 async fn stream_at_size(
     state: AppState,
+    principal: &Principal,
     stream: String,
     as_of: Option<i64>,
     size: u64,
 ) -> Result<Response, ApiError> {
-    query(&state, move |state| {
+    query(&state, principal, move |state| {
         let projection = state.projection_at_size(size)?;
         if projection.stream_entry(&stream).is_none() {
             return Err(ApiError::NotFound(format!(
@@ -288,8 +293,11 @@ fn around_timeline(
     Ok((whole.slice(..cut), whole.slice(cut + 4..)))
 }
 
-/// A JSON answer sent in parts, as they are kept, with its length known.
-fn spliced(parts: [Bytes; 3]) -> Response {
+/// A case's answer sent in parts, as they are kept, with its length known; paid for from the
+/// token's share by its size.
+fn spliced(state: &AppState, principal: &Principal, parts: [Bytes; 3]) -> Response {
+    let bytes = parts.iter().map(Bytes::len).sum();
+    state.shares.charge_bytes(&principal.id, bytes);
     json_response(axum::body::Body::new(Parts(
         parts.into_iter().filter(|p| !p.is_empty()).collect(),
     )))
@@ -423,7 +431,7 @@ pub async fn sanction(
         }
         (view.projection.excerpt(stream), stream.clone(), version)
     };
-    query(&state, move |state| {
+    query(&state, &principal, move |state| {
         let eval = evaluation(state, as_of);
         let verdict = eval
             .sanction_in(&case, Some(&stream), &id)
@@ -459,7 +467,8 @@ async fn sanction_at_size(
     as_of: Option<i64>,
     size: u64,
 ) -> Result<Response, ApiError> {
-    query(&state, move |state| {
+    let who = principal.clone();
+    query(&state, &who, move |state| {
         let projection = state.projection_at_size(size)?;
         let eval = evaluation(state, as_of);
         let missing =
@@ -602,7 +611,7 @@ pub async fn check(
     let as_of = as_of(req.as_of.as_deref())?;
     // What judging the case reads, taken under the lock; judged off it, on a query thread.
     let mut case = state.read().projection.excerpt(&req.stream);
-    let mut out = query(&state, move |state| {
+    let mut out = query(&state, &principal, move |state| {
         let eval = evaluation(state, as_of);
         let now = state.now();
         let decision = Decision {

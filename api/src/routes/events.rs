@@ -545,7 +545,10 @@ pub async fn append(
     let (events, mut expected) = if body.len() <= INLINE_BODY_BYTES {
         parse_body(form, &body, max)?
     } else {
-        super::query(&state, move |_| parse_body(form, &body, max)).await?
+        state
+            .queries
+            .run(move || parse_body(form, &body, max))
+            .await?
     };
     expected.extend(parse_expected_header(&headers)?);
     if events.is_empty() {

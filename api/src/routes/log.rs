@@ -217,7 +217,7 @@ pub async fn sanction_proof(
         }
         (view.projection.excerpt(stream), stream.to_owned())
     };
-    let bundle = super::query(&state, move |state| {
+    let bundle = super::query(&state, &principal, move |state| {
         let eval = projections::Evaluation {
             params: state.params(),
             as_of: None,

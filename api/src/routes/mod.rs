@@ -265,13 +265,19 @@ pub fn parse_time(text: &str, what: &str) -> Result<i64, ApiError> {
 }
 
 /// Runs a query's work (judging, a list, a report, a proof) on the query threads
-/// (`crate::pool`): off the async threads, bounded, and at a lower priority than appends.
+/// (`crate::pool`): off the async threads, bounded, at a lower priority than appends, and within
+/// the token's share of them while appends are flowing (`crate::share`).
 pub async fn query<T: Send + 'static>(
     state: &AppState,
+    principal: &Principal,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let token = principal.id.clone();
+    state.shares.admit(&token).await;
     let s = state.clone();
-    state.queries.run(move || work(&s)).await
+    let (result, used) = state.queries.run_timed(move || work(&s)).await;
+    state.shares.charge(&token, used);
+    result
 }
 
 /// Runs blocking work that is not a query (reading a body, a tile, the store's health) off the

@@ -3,10 +3,13 @@
 # municipality, alone and beside each kind of neighbour, with a probe that reads /healthz and
 # /v1/ledger/head every 20 ms and reports their p99 and worst. Usage:
 #   benches/http/noisy.sh [BINARY]    (default: a release build of this checkout)
-# Not a test: compare each row with the "alone" row of the same run. The neighbours' own clients
-# (curl) run at the lowest priority, as if they were on other machines: the figures are the
-# server's share, not the share curl takes of the same two cores.
+# Not a test. The machine's own rate drifts by a fifth within a minute (the disk's flushes, other
+# services), so each neighbour is measured in rounds that alternate 5 s alone with 5 s beside it,
+# and its row gives the ratio of the two means. The neighbours' own clients (wrk, curl) run at
+# the lowest priority, as if they were on other machines: the figures are the server's share, not
+# the share the clients take of the same two cores.
 set -eu
+command -v wrk >/dev/null || { echo "noisy.sh needs wrk (apt-get install wrk)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-}
 if [ -n "$bin" ]; then
@@ -57,52 +60,70 @@ print("large case: %d events" % len(events), file=sys.stderr)
 PY
 # An 8 MiB body of 4 M items, refused at the limit.
 python3 -c 'import sys; sys.stdout.write("[" + ",".join(["0"] * ((4 << 20) - 1)) + "]")' >big-body.json
-probe() { # reads /healthz and /v1/ledger/head every 20 ms for $1 seconds; prints p99 and worst (ms)
-  python3 - "$url" "$GARANTI_TOKEN" "$1" <<'PY'
+# ROUNDS (3) and ROWS (feeds judged kept posters) choose how long and which neighbours.
+rounds=${ROUNDS:-3}
+probe() { # reads /healthz and /v1/ledger/head every 20 ms for $1 seconds; appends the times (ms) to probe.ms
+  python3 - "$url" "$GARANTI_TOKEN" "$1" >>probe.ms <<'PY'
 import sys, time, urllib.request
 url, token, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-times, end = [], time.time() + seconds
+end = time.time() + seconds
 while time.time() < end:
     for path in ("/healthz", "/v1/ledger/head"):
         t = time.perf_counter()
         urllib.request.urlopen(urllib.request.Request(url + path, headers={"Authorization": "Bearer " + token})).read()
-        times.append((time.perf_counter() - t) * 1000)
+        print("%.3f" % ((time.perf_counter() - t) * 1000))
     time.sleep(0.02)
-times.sort()
-print("%.1f ms | %.1f ms" % (times[int(len(times) * 0.99)], times[-1]))
 PY
 }
-row() { # name; the neighbour runs in the background meanwhile
-  wrk -t1 -c64 -d10s --latency -s "$root/benches/http/append.lua" "$url" >wrk.out 2>&1 &
-  load=$!
-  probed=$(probe 9)
-  wait $load
+appends() { # 5 s of appends from 64 clients; appends "rate p99_ms not_2xx" to $1
+  wrk -t1 -c64 -d5s --latency -s "$root/benches/http/append.lua" "$url" >wrk.out 2>&1
   rps=$(sed -n 's/^Requests\/sec: *//p' wrk.out)
-  p99=$(awk '$1=="99%"{print $2}' wrk.out)
+  p99=$(awk '$1=="99%"{v=$2; if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else v=v*1000; print v}' wrk.out)
   bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' wrk.out)
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p99" "${bad:-0}" "$probed"
+  echo "$rps $p99 ${bad:-0}" >>"$1"
+}
+row() { # name; start command of the neighbour (run in the background, pids added to $noise)
+  case " ${ROWS:-feeds judged kept posters} " in *" $2 "*) ;; *) return 0 ;; esac
+  : >alone.txt; : >beside.txt; : >probe.ms
+  for round in $(seq "$rounds"); do
+    appends alone.txt
+    eval "$2"
+    sleep 1
+    probe 4.5 & p=$!
+    appends beside.txt
+    wait $p
+    stop_noise
+  done
+  alone=$(awk '{s+=$1} END {printf "%.0f", s/NR}' alone.txt)
+  beside=$(awk '{s+=$1} END {printf "%.0f", s/NR}' beside.txt)
+  p99=$(awk '$2>m{m=$2} END {printf "%.1f ms", m}' beside.txt)
+  bad=$(awk '{s+=$3} END {print s}' beside.txt)
+  probed=$(sort -n probe.ms | awk '{v[NR]=$1} END {printf "%.1f ms | %.1f ms", v[int(NR*0.99)], v[NR]}')
+  printf '| %s | %s | %s | %s%% | %s | %s | %s |\n' "$1" "$alone" "$beside" \
+    "$(awk -v a="$alone" -v b="$beside" 'BEGIN {printf "%.0f", 100*b/a}')" "$p99" "$bad" "$probed"
 }
 stop_noise() { kill $noise 2>/dev/null || true; wait $noise 2>/dev/null || true; noise=""; }
-echo "| neighbour | appends/s (64 clients) | append p99 | appends not 2xx | /healthz, /v1/ledger/head p99 | worst |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-row "none (alone)"
-for i in 1 2 3 4; do nice -n 19 curl -sN -H "$auth" "$url/v1/feed" >/dev/null & noise="$noise $!"; done
-sleep 1
-row "4 feed clients"
-stop_noise
-# Read with as_of: not an answer the server keeps, so each read judges the case again.
-for i in 1 2; do
-  (while :; do nice -n 19 curl -s -H "$auth" "$url/v1/streams/dk-102:c-big?as_of=2030-01-01T00:00:00Z" >/dev/null; done) &
+feeds() { for i in 1 2 3 4; do nice -n 19 curl -sN -H "$auth" "$url/v1/feed" >/dev/null & noise="$noise $!"; done; }
+# Two connections reading the large case as fast as the server answers (wrk, which costs less
+# than the server, and at the lowest priority). With as_of, an answer the server does not keep:
+# judged each time; without, the kept answer, sent again.
+readers() {
+  nice -n 19 wrk -t1 -c2 -d600s -H "$auth" "$url/v1/streams/dk-102:c-big$1" >/dev/null 2>&1 &
   noise="$noise $!"
-done
-sleep 1
-row "the large case read in a loop by 2 clients"
-stop_noise
-for i in 1 2 3 4; do
-  (while :; do nice -n 19 curl -s -H "$auth" -H 'Content-Type: application/json' --data-binary @big-body.json "$url/v1/events" >/dev/null; done) &
-  noise="$noise $!"
-done
-sleep 1
-row "4 clients posting 8 MiB bodies of 4 M items in a loop"
-stop_noise
-row "none (alone, again)"
+}
+judged() { readers "?as_of=2030-01-01T00:00:00Z"; }
+kept() { readers ""; }
+posters() {
+  for i in 1 2 3 4; do
+    (while :; do nice -n 19 curl -s -H "$auth" -H 'Content-Type: application/json' --data-binary @big-body.json "$url/v1/events" >/dev/null; done) &
+    noise="$noise $!"
+  done
+}
+echo "$rounds rounds of 5 s alone, 5 s beside; appends/s are the mean of the rounds, p99 the worst round's"
+echo
+echo "| neighbour | appends/s alone | appends/s beside | share kept | append p99 beside | not 2xx | /healthz, /v1/ledger/head p99 | worst |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+row "4 feed clients" feeds
+row "the large case (4.4 MB) read in a loop by 2 connections, judged each time" judged
+row "the same, its kept answer sent each time" kept
+row "4 clients posting 8 MiB bodies of 4 M items in a loop" posters

@@ -164,6 +164,7 @@ fn the_html_report_is_one_parseable_file_with_tables_and_charts() {
         report["findings"].as_array().unwrap().len()
     );
     assert_eq!(body_rows("monthly"), 12);
+    assert_eq!(body_rows("flexjob-timeliness"), 12);
     let meta: String = table("meta")
         .descendants()
         .filter(|n| n.is_text())

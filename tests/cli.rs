@@ -587,7 +587,7 @@ fn a_report_of_a_year_without_events_is_refused_saying_what_there_is() {
 
 /// `deadlines --at DAY` looks from the end of that day: the deadlines due on it have passed, so
 /// the monthly timeliness of its year includes December when DAY is 31 December (worked example
-/// 10: the reassessment due 2007-12-31 was late).
+/// 10: the reassessment due 2007-12-31 was late), in `deadlines` and in the year report.
 #[test]
 fn deadlines_at_the_last_day_of_a_year_count_december() {
     let data = tempfile::tempdir().unwrap();
@@ -625,4 +625,20 @@ fn deadlines_at_the_last_day_of_a_year_count_december() {
         late, 2,
         "as many late as the year's findings of the two rules"
     );
+    // The year report carries the same series, and it adds up to the rules' findings.
+    let run = garanti(
+        data.path(),
+        &["report", "--year", "2007", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = common::json(&run);
+    assert_eq!(report["flexjob_timeliness"], v["monthly_timeliness"]);
+    let found: u64 = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"].as_str().unwrap().starts_with("dk.flexjob"))
+        .map(|r| r["findings"].as_u64().unwrap())
+        .sum();
+    assert_eq!(found, late);
 }

@@ -438,6 +438,8 @@ pub struct YearReport {
     pub generic_goals: Vec<String>,
     pub rules: Vec<RuleSummary>,
     pub monthly: Vec<ReportMonth>,
+    /// The flexjob deadlines that fell due in each month, met in time or late (RULES.md §4).
+    pub flexjob_timeliness: Vec<MonthlyTimeliness>,
     pub year_totals: YearTotals,
     pub sample: Option<ReportSample>,
     pub sanctions: Vec<SanctionVerdict>,

@@ -332,6 +332,24 @@ pub fn render(report: &crate::report::Report) -> String {
         ],
         rows,
     );
+    let fields = [
+        "month",
+        "reassessments_in_time",
+        "reassessments_late",
+        "forwardings_in_time",
+        "forwardings_late",
+    ];
+    table(
+        &mut out,
+        "flexjob-timeliness",
+        "Flexjob deadlines per month (RULES.md §4): due and passed, met in time or late",
+        &["month", "reassessed in time", "late", "forwarded in time", "late"],
+        report["flexjob_timeliness"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| fields.iter().map(|k| text(&m[*k])).collect()),
+    );
 
     out.push_str("<h2>Sanctions</h2>\n");
     let rows = report.sanctions_json().map(|s| {

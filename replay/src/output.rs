@@ -301,8 +301,27 @@ pub fn deadlines(
         open.retain(|d| d.due <= last);
     }
     let year = today.year();
+    Deadlines {
+        at,
+        today,
+        year,
+        open,
+        monthly: flexjob_timeliness(eval, projection, year, at),
+    }
+}
+
+/// The flexjob deadlines (RULES.md §4) that fell due in each month of `year` and had passed by
+/// `at`: reassessments and forwardings met in time and late, one object per month.
+pub fn flexjob_timeliness(
+    eval: &projections::Evaluation<'_>,
+    projection: &Projection,
+    year: i32,
+    at: projections::time::Instant,
+) -> Vec<Value> {
+    use chrono::Datelike;
+    let cal = &eval.params.calendar;
     let due = eval.deadlines_due(projection, year);
-    let monthly = (1..=12u32)
+    (1..=12u32)
         .map(|m| {
             let count = |rule: &'static str, met: bool| {
                 due.iter()
@@ -322,14 +341,7 @@ pub fn deadlines(
                 "forwardings_late": count("dk.flexjob.forward_late", false),
             })
         })
-        .collect();
-    Deadlines {
-        at,
-        today,
-        year,
-        open,
-        monthly,
-    }
+        .collect()
 }
 
 impl Deadlines {

@@ -246,6 +246,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         "generic_goals": params.generic_goals,
         "rules": rules,
         "monthly": monthly.iter().map(month_json).collect::<Vec<_>>(),
+        "flexjob_timeliness": crate::output::flexjob_timeliness(eval, input.projection, input.year, eval.eval_at(Some(input.year))),
         "year_totals": {
             "sanctions": sanctions.len(),
             "sanctions_unlawful": sanctions.iter().filter(|s| !s.lawful).count(),

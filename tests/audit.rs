@@ -586,6 +586,60 @@ fn the_demo_imports_a_municipality_once_and_says_what_to_run_next() {
         sanctions > 100 && unlawful > 0 && unlawful < sanctions,
         "{sanctions} {unlawful}"
     );
+    // Revocations: counted by verdict and by the revocation's reason, and listed, as the year's
+    // sanctions say.
+    let revocations = &report["revocations"];
+    let revoked: Vec<&serde_json::Value> = report["sanctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["revoked"] == true)
+        .collect();
+    let count = revocations["count"].as_u64().unwrap();
+    assert!(count > 0, "the demo revokes sanctions");
+    assert_eq!(count, revoked.len() as u64);
+    let unlawful = revoked
+        .iter()
+        .filter(|s| s["verdict"] == "unlawful")
+        .count() as u64;
+    assert_eq!(revocations["unlawful"], unlawful);
+    assert_eq!(revocations["lawful"], count - unlawful);
+    let by_reason: u64 = revocations["by_revocation_reason"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v["lawful"].as_u64().unwrap() + v["unlawful"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_reason, count);
+    let listed: Vec<&str> = revocations["sanctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sanction_id"].as_str().unwrap())
+        .collect();
+    let ids: Vec<&str> = revoked
+        .iter()
+        .map(|s| s["sanction_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids);
+    // The HTML report lists them too.
+    let out = data.path().join("report.html");
+    let run = garanti(
+        data.path(),
+        &["report", "--year", "2017", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = std::fs::read_to_string(&out).unwrap();
+    let table = html
+        .split("<table id=\"revocations\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    assert_eq!(
+        table.matches("<tr>").count() as u64,
+        count + 1,
+        "a head row and one a sanction"
+    );
     for rule in report["rules"].as_array().unwrap() {
         let code = rule["code"].as_str().unwrap();
         if !code.starts_with("dk.flexjob") {

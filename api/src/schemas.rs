@@ -390,6 +390,41 @@ pub struct YearTotals {
     pub participants_with_joint_plan_at_year_end: u64,
 }
 
+/// Lawful and unlawful sanctions.
+#[derive(ToSchema)]
+pub struct VerdictCount {
+    pub lawful: u64,
+    pub unlawful: u64,
+}
+
+/// A revoked sanction of the year.
+#[derive(ToSchema)]
+pub struct RevokedSanction {
+    pub sanction_id: String,
+    pub stream: String,
+    /// `lawful` or `unlawful`.
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    #[schema(format = DateTime)]
+    pub revoked_at: String,
+    pub revocation_reason: String,
+    /// The seq of the `sanction_revoked`.
+    pub revocation_seq: u64,
+}
+
+/// The year's revoked sanctions, counted and listed.
+#[derive(ToSchema)]
+pub struct Revocations {
+    pub count: u64,
+    pub lawful: u64,
+    pub unlawful: u64,
+    /// By the reason the revocation gives.
+    pub by_revocation_reason: BTreeMap<String, VerdictCount>,
+    /// By the reason codes of the unlawful ones.
+    pub by_unlawful_reason: BTreeMap<String, u64>,
+    pub sanctions: Vec<RevokedSanction>,
+}
+
 /// A case drawn for the sample, with what the revisor checks by hand.
 #[derive(ToSchema)]
 pub struct SampledCase {
@@ -438,6 +473,7 @@ pub struct YearReport {
     pub generic_goals: Vec<String>,
     pub rules: Vec<RuleSummary>,
     pub monthly: Vec<ReportMonth>,
+    pub revocations: Revocations,
     /// The flexjob deadlines that fell due in each month, met in time or late (RULES.md §4).
     pub flexjob_timeliness: Vec<MonthlyTimeliness>,
     pub year_totals: YearTotals,

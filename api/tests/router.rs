@@ -2053,7 +2053,18 @@ async fn every_answer_conforms_to_its_declared_schema() {
         }
     }
     assert!(checked > 20, "{checked}");
-    // The year report with a sample, its cases' timelines and, at a signed size, their proofs.
+    // The year report with a revocation, a sample, its cases' timelines and, at a signed size,
+    // their proofs.
+    let revoked = event(
+        "dk-101:c-0001",
+        "sanction_revoked",
+        "2017-06-01T10:00:00+02:00",
+        r#"{"sanction_id":"s-1","reason":"appeal"}"#,
+    );
+    let a = app
+        .post_json("/v1/events", ADMIN, &format!("[{revoked}]"))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     let size = app.state.sign_checkpoint().unwrap().unwrap().size;
     let schema = &doc["paths"]["/v1/reports/{year}"]["get"]["responses"]["200"]["content"]
         ["application/json"]["schema"];
@@ -2063,6 +2074,7 @@ async fn every_answer_conforms_to_its_declared_schema() {
     ] {
         let report = app.get(&uri, ADMIN).await.json();
         assert_eq!(report["sample"]["cases"].as_array().map(Vec::len), Some(2));
+        assert_eq!(report["revocations"]["sanctions"][0]["sanction_id"], "s-1");
         if let Err(e) = conforms(&doc, schema, &report, "") {
             panic!("{uri}: {e}\n{report}");
         }

@@ -178,7 +178,7 @@ fn outcome(facts: &[Ev], skip_wording: bool) -> BTreeMap<String, Vec<String>> {
                 v.lawful,
                 v.reasons,
                 v.warnings,
-                v.revoked,
+                v.revoked(),
                 name(&v.evidence)
             ));
         }

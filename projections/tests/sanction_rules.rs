@@ -374,13 +374,13 @@ fn a_revoked_sanction_keeps_its_verdict_and_stops_counting_as_prior() {
     // Revoked after the tightened sanction: s-1 still stood when s-2 was decided.
     let mut later = h.clone();
     later.at(S, "2017-05-01T10:00:00+02:00", revoke("s-1"));
-    assert!(later.verdict("s-1").revoked && later.verdict("s-1").lawful);
+    assert!(later.verdict("s-1").revoked() && later.verdict("s-1").lawful);
     assert!(later.verdict("s-2").lawful);
     // Revoked before it: no earlier sanction stands.
     let mut before = h.clone();
     before.at(S, "2017-04-05T10:00:00+02:00", revoke("s-1"));
     assert_eq!(before.reasons("s-2"), vec!["no_prior_sanction"]);
-    assert!(!before.verdict("s-2").revoked);
+    assert!(!before.verdict("s-2").revoked());
 }
 
 #[test]

@@ -30,6 +30,57 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// The year's revoked sanctions: counted by the revocation's reason and verdict, and listed.
+fn revocations(out: &mut String, r: &Value) {
+    out.push_str("<h2>Revoked sanctions</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>{} revoked: {} lawful, {} unlawful.</p>",
+        text(&r["count"]),
+        text(&r["lawful"]),
+        text(&r["unlawful"])
+    );
+    table(
+        out,
+        "revocations-by-reason",
+        "Revocations by the reason given",
+        &["reason", "lawful", "unlawful"],
+        r["by_revocation_reason"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(reason, n)| vec![reason.clone(), text(&n["lawful"]), text(&n["unlawful"])]),
+    );
+    let fields = [
+        "sanction_id",
+        "stream",
+        "verdict",
+        "reasons",
+        "revoked_at",
+        "revocation_reason",
+        "revocation_seq",
+    ];
+    table(
+        out,
+        "revocations",
+        "Revoked sanctions",
+        &[
+            "sanction",
+            "case",
+            "verdict",
+            "reasons",
+            "revoked",
+            "reason given",
+            "seq",
+        ],
+        r["sanctions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| fields.iter().map(|k| text(&s[*k])).collect()),
+    );
+}
+
 /// A table; rows may come one at a time (a year's findings are written without a list of them).
 fn table(
     out: &mut String,
@@ -343,13 +394,20 @@ pub fn render(report: &crate::report::Report) -> String {
         &mut out,
         "flexjob-timeliness",
         "Flexjob deadlines per month (RULES.md §4): due and passed, met in time or late",
-        &["month", "reassessed in time", "late", "forwarded in time", "late"],
+        &[
+            "month",
+            "reassessed in time",
+            "late",
+            "forwarded in time",
+            "late",
+        ],
         report["flexjob_timeliness"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|m| fields.iter().map(|k| text(&m[*k])).collect()),
     );
+    revocations(&mut out, &report["revocations"]);
 
     out.push_str("<h2>Sanctions</h2>\n");
     let rows = report.sanctions_json().map(|s| {

@@ -45,7 +45,7 @@ impl<'a> SanctionJson<'a> {
                 .collect(),
             offer_id: &s.offer_id,
             reasons: s.reasons.iter().map(|r| r.code()).collect(),
-            revoked: s.revoked,
+            revoked: s.revoked(),
             sanction_id: &s.sanction_id,
             seq: s.seq,
             stream: &s.stream,

@@ -8,7 +8,7 @@ use projections::rules::{catalogue, MonthStats};
 use projections::time::Calendar;
 use projections::{Evaluation, Projection, Scope};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where the report's events came from.
 #[derive(Debug, Clone)]
@@ -246,6 +246,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         "generic_goals": params.generic_goals,
         "rules": rules,
         "monthly": monthly.iter().map(month_json).collect::<Vec<_>>(),
+        "revocations": revocations(cal, &sanctions),
         "flexjob_timeliness": crate::output::flexjob_timeliness(eval, input.projection, input.year, eval.eval_at(Some(input.year))),
         "year_totals": {
             "sanctions": sanctions.len(),
@@ -267,6 +268,72 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         findings,
         calendar: *cal,
     }
+}
+
+/// The year's revoked sanctions, counted by verdict, by the revocation's reason and by the reasons
+/// they were unlawful, and listed: a lawful sanction quashed on appeal is as telling as an
+/// unlawful one mended.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Revocations<'a> {
+    pub count: usize,
+    pub lawful: usize,
+    pub unlawful: usize,
+    /// By the reason the revocation gives (e.g. `appeal`): lawful and unlawful sanctions.
+    pub by_revocation_reason: BTreeMap<&'a str, VerdictCount>,
+    /// By the reason codes (RULES.md §1) of the unlawful ones.
+    pub by_unlawful_reason: BTreeMap<&'static str, usize>,
+    pub sanctions: Vec<RevokedSanction<'a>>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct VerdictCount {
+    pub lawful: usize,
+    pub unlawful: usize,
+}
+
+/// One revoked sanction.
+#[derive(Debug, serde::Serialize)]
+pub struct RevokedSanction<'a> {
+    pub sanction_id: &'a str,
+    pub stream: &'a str,
+    pub verdict: &'static str,
+    pub reasons: Vec<&'static str>,
+    pub revoked_at: String,
+    pub revocation_reason: &'a str,
+    /// The `sanction_revoked` record.
+    pub revocation_seq: u64,
+}
+
+fn revocations<'a>(
+    cal: &Calendar,
+    sanctions: &'a [projections::SanctionVerdict],
+) -> Revocations<'a> {
+    let mut out = Revocations::default();
+    for s in sanctions {
+        let Some(r) = &s.revocation else { continue };
+        out.count += 1;
+        let tally = out.by_revocation_reason.entry(&r.reason).or_default();
+        if s.lawful {
+            out.lawful += 1;
+            tally.lawful += 1;
+        } else {
+            out.unlawful += 1;
+            tally.unlawful += 1;
+        }
+        for reason in &s.reasons {
+            *out.by_unlawful_reason.entry(reason.code()).or_default() += 1;
+        }
+        out.sanctions.push(RevokedSanction {
+            sanction_id: &s.sanction_id,
+            stream: &s.stream,
+            verdict: crate::output::verdict_word(s),
+            reasons: s.reasons.iter().map(|r| r.code()).collect(),
+            revoked_at: cal.rfc3339(r.effective_at),
+            revocation_reason: &r.reason,
+            revocation_seq: r.seq,
+        });
+    }
+    out
 }
 
 /// The inclusion proofs of the decisions and evidence of some sanctions, one per record.

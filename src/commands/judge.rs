@@ -69,7 +69,7 @@ pub fn sanctions(
                             .collect::<Vec<_>>()
                             .join(" "),
                         s.warnings.join(" "),
-                        s.revoked.to_string(),
+                        s.revoked().to_string(),
                         seqs(&s.evidence),
                     ]
                 })
@@ -191,7 +191,7 @@ pub fn explain(
     outln!(
         "Verdict: {}{}",
         verdict_word(&s).to_uppercase(),
-        if s.revoked { " (revoked since)" } else { "" }
+        if s.revoked() { " (revoked since)" } else { "" }
     );
     if !s.reasons.is_empty() {
         outln!("\nReasons:");

@@ -35,9 +35,39 @@ pub struct SanctionVerdict {
     pub lawful: bool,
     pub reasons: Vec<Reason>,
     pub warnings: Vec<&'static str>,
-    pub revoked: bool,
+    /// Its first `sanction_revoked` the evaluation knows of: the verdict stands, and a revoked
+    /// unlawful sanction is a finding that was mended (RULES.md §1).
+    pub revocation: Option<Revocation>,
     pub evidence: Vec<u64>,
     pub checks: Vec<Check>,
+}
+
+impl SanctionVerdict {
+    pub fn revoked(&self) -> bool {
+        self.revocation.is_some()
+    }
+}
+
+/// A sanction withdrawn (`sanction_revoked`), on the authority's own motion or on appeal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub seq: u64,
+    pub effective_at: Instant,
+    /// As the caseworker system gave it (e.g. `appeal`).
+    pub reason: String,
+}
+
+impl Revocation {
+    fn of(f: &Fact) -> Option<Revocation> {
+        match &f.data {
+            EventData::SanctionRevoked { reason, .. } => Some(Revocation {
+                seq: f.seq,
+                effective_at: f.effective_at,
+                reason: reason.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 pub const EVIDENCE_RECORDED_AFTER_DECISION: &str = "evidence_recorded_after_decision";
@@ -208,7 +238,10 @@ pub fn judge(
     let mut checks: Vec<Check> = Vec::new();
     let mut evidence: Vec<&Fact> = Vec::new();
     let first_start = case.first_start.get(o).copied();
-    let revoked = case.first_revocation.contains_key(s.sanction_id);
+    let revoked = case
+        .first_revocation
+        .get(s.sanction_id)
+        .and_then(|f| Revocation::of(f));
     let started = first_start.filter(|f| f.effective_at <= s.decided_at);
     let Some(start_fact) = started else {
         checks.push(Check {
@@ -448,7 +481,7 @@ fn finish(
     view: &StreamView<'_>,
     evidence: Vec<&Fact>,
     checks: Vec<Check>,
-    revoked: bool,
+    revocation: Option<Revocation>,
 ) -> SanctionVerdict {
     let mut reasons: Vec<Reason> = checks.iter().filter(|c| !c.met).map(|c| c.reason).collect();
     reasons.sort();
@@ -474,7 +507,7 @@ fn finish(
         lawful,
         reasons,
         warnings,
-        revoked,
+        revocation,
         evidence: seqs,
         checks,
     }

@@ -16,7 +16,7 @@ use crate::params::Params;
 use crate::time::{self, Calendar, Instant};
 pub use catalogue::{Reason, RuleInfo, RULES};
 use chrono::{Datelike, NaiveDate};
-pub use dk_sanction::{Check, Decision, SanctionVerdict};
+pub use dk_sanction::{Check, Decision, Revocation, SanctionVerdict};
 pub use monthly::MonthStats;
 use plan::Plans;
 use std::collections::BTreeSet;

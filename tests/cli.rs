@@ -642,3 +642,38 @@ fn deadlines_at_the_last_day_of_a_year_count_december() {
         .sum();
     assert_eq!(found, late);
 }
+
+/// Worked example 15: `explain` names the evidence that reached the ledger after the decision,
+/// in words and in JSON (and the sanction lists carry the same seqs).
+#[test]
+fn explain_names_the_evidence_logged_after_the_decision() {
+    let data = tempfile::tempdir().unwrap();
+    let file = fixture("scenarios/15-backfilled-publication.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", file.to_str().unwrap()]).code,
+        0
+    );
+    let text = garanti(data.path(), &["explain", "s-15"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(
+            "Warning: evidence_logged_after_decision: seq 7 reached the ledger after the decision (seq 6)"
+        ),
+        "{}",
+        text.stdout
+    );
+    let v = common::json(&garanti(
+        data.path(),
+        &["explain", "s-15", "--format", "json"],
+    ));
+    assert_eq!(v["evidence_logged_after_decision"], serde_json::json!([7]));
+    assert!(v.get("evidence_recorded_after_decision").is_none(), "{v}");
+    let list = common::json(&garanti(
+        data.path(),
+        &["sanctions", "--year", "2017", "--format", "json"],
+    ));
+    assert_eq!(
+        list[0]["evidence_logged_after_decision"],
+        serde_json::json!([7])
+    );
+}

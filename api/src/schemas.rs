@@ -56,6 +56,11 @@ pub struct SanctionVerdict {
     /// The legal basis of each reason.
     pub legal_basis: BTreeMap<String, String>,
     pub warnings: Vec<String>,
+    /// With that warning only: the seqs of the evidence that reached the ledger after the
+    /// decision.
+    pub evidence_logged_after_decision: Option<Vec<u64>>,
+    /// With that warning only: the seqs of the evidence recorded after the decision was.
+    pub evidence_recorded_after_decision: Option<Vec<u64>>,
     pub revoked: bool,
     /// The seqs of the events the verdict rests on.
     pub evidence: Vec<Option<u64>>,

@@ -680,9 +680,15 @@ fn evidence_logged_after_the_decision_is_warned_of() {
     let backfilled = build(true);
     assert!(backfilled.lawful);
     assert_eq!(backfilled.warnings, vec!["evidence_logged_after_decision"]);
+    // The publication, the one event after the decision (seq 6 against 5), is named.
+    let decision = backfilled.seq.unwrap();
+    assert_eq!(backfilled.logged_after, vec![decision + 1]);
+    assert!(backfilled.evidence.contains(&(decision + 1)));
+    assert!(backfilled.recorded_after.is_empty());
     let in_order = build(false);
     assert!(in_order.lawful);
     assert!(in_order.warnings.is_empty(), "{:?}", in_order.warnings);
+    assert!(in_order.logged_after.is_empty());
 }
 
 /// One time of evaluation: a sanction decided after `now` is not judged or counted yet; at the

@@ -20,6 +20,11 @@ pub fn verdict_word(s: &SanctionVerdict) -> &'static str {
 pub struct SanctionJson<'a> {
     pub decided_at: String,
     pub evidence: &'a [u64],
+    /// The evidence behind the warning of that name (only with it).
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub evidence_logged_after_decision: &'a [u64],
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub evidence_recorded_after_decision: &'a [u64],
     pub kind: &'static str,
     pub legal_basis: std::collections::BTreeMap<&'static str, &'static str>,
     pub offer_id: &'a str,
@@ -37,6 +42,8 @@ impl<'a> SanctionJson<'a> {
         SanctionJson {
             decided_at: cal.rfc3339(s.decided_at),
             evidence: &s.evidence,
+            evidence_logged_after_decision: &s.logged_after,
+            evidence_recorded_after_decision: &s.recorded_after,
             kind: s.kind.as_str(),
             legal_basis: s
                 .reasons

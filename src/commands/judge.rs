@@ -247,8 +247,17 @@ pub fn explain(
             e.recorded_at
         );
     }
-    for w in &s.warnings {
-        outln!("\nWarning: {w}: an event of the evidence was recorded after the decision was recorded; the facts may be true, but a revisor should look at it.");
+    let seqs = |seqs: &[u64]| {
+        seqs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !s.recorded_after.is_empty() {
+        outln!("\nWarning: evidence_recorded_after_decision: seq {} claims to have been recorded after the decision was; the facts may be true, but a revisor should look at it.", seqs(&s.recorded_after));
+    }
+    if let (false, Some(decision)) = (s.logged_after.is_empty(), s.seq) {
+        outln!("\nWarning: evidence_logged_after_decision: seq {} reached the ledger after the decision (seq {decision}), whatever it claims of its recording; the facts may be true, but a revisor should look at it.", seqs(&s.logged_after));
     }
     Ok(EXIT_OK)
 }

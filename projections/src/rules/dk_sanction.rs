@@ -35,6 +35,11 @@ pub struct SanctionVerdict {
     pub lawful: bool,
     pub reasons: Vec<Reason>,
     pub warnings: Vec<&'static str>,
+    /// The evidence behind each warning: for `evidence_recorded_after_decision`, the seqs of the
+    /// evidence recorded after the decision was; for `evidence_logged_after_decision`, those
+    /// that reached the ledger after it (a higher seq).
+    pub recorded_after: Vec<u64>,
+    pub logged_after: Vec<u64>,
     /// Its first `sanction_revoked` the evaluation knows of: the verdict stands, and a revoked
     /// unlawful sanction is a finding that was mended (RULES.md §1).
     pub revocation: Option<Revocation>,
@@ -487,16 +492,28 @@ fn finish(
     reasons.sort();
     reasons.dedup();
     let lawful = reasons.is_empty();
-    let mut warnings = Vec::new();
-    if lawful && evidence.iter().any(|f| f.recorded > s.recorded) {
-        warnings.push(EVIDENCE_RECORDED_AFTER_DECISION);
-    }
-    if lawful && s.seq.is_some_and(|d| evidence.iter().any(|f| f.seq > d)) {
-        warnings.push(EVIDENCE_LOGGED_AFTER_DECISION);
-    }
     let mut seqs: Vec<u64> = evidence.iter().map(|f| f.seq).collect();
     seqs.sort_unstable();
     seqs.dedup();
+    let evidence_where = |late: &dyn Fn(&Fact) -> bool| -> Vec<u64> {
+        match lawful {
+            true => seqs
+                .iter()
+                .filter(|q| evidence.iter().any(|f| f.seq == **q && late(f)))
+                .copied()
+                .collect(),
+            false => Vec::new(),
+        }
+    };
+    let recorded_after = evidence_where(&|f| f.recorded > s.recorded);
+    let logged_after = evidence_where(&|f| s.seq.is_some_and(|d| f.seq > d));
+    let mut warnings = Vec::new();
+    if !recorded_after.is_empty() {
+        warnings.push(EVIDENCE_RECORDED_AFTER_DECISION);
+    }
+    if !logged_after.is_empty() {
+        warnings.push(EVIDENCE_LOGGED_AFTER_DECISION);
+    }
     SanctionVerdict {
         sanction_id: s.sanction_id.to_owned(),
         stream: view.id.to_owned(),
@@ -507,6 +524,8 @@ fn finish(
         lawful,
         reasons,
         warnings,
+        recorded_after,
+        logged_after,
         revocation,
         evidence: seqs,
         checks,

@@ -398,9 +398,20 @@ enum Command {
         /// A column to count per category (e.g. the benefit)
         #[arg(long, value_name = "NAME")]
         category_column: Option<String>,
-        /// Put this before every id of the file, e.g. `dk-101:`
+        /// Put this before every id of the file, e.g. `dk-101:`; the ledger's side is then that
+        /// municipality's cases only
         #[arg(long, value_name = "TEXT", default_value = "")]
         prefix: String,
+        /// Compare with the ledger's cases that have an event of this type only, e.g.
+        /// `ledighedsydelse_paid` for the flexjob cases paid (with --from/--to: in that period)
+        #[arg(long = "type", value_name = "EVENT_TYPE")]
+        event_type: Option<String>,
+        /// ... and whose event (of --type, or any) is effective on or after this day, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// ... and on or before this day, YYYY-MM-DD (a quarter: --from 2017-01-01 --to 2017-03-31)
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -815,13 +826,15 @@ fn run(cli: Cli) -> Result<u8> {
             id_column,
             category_column,
             prefix,
+            event_type,
+            from,
+            to,
             format,
         } => commands::audit::reconcile(
             &ctx,
             &cases,
-            id_column.as_deref(),
-            category_column.as_deref(),
-            &prefix,
+            (id_column.as_deref(), category_column.as_deref(), &prefix),
+            commands::audit::case_scope(event_type, from.as_deref(), to.as_deref())?,
             format,
         ),
         Command::Demo {

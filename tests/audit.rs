@@ -650,3 +650,81 @@ fn the_demo_imports_a_municipality_once_and_says_what_to_run_next() {
         }
     }
 }
+
+/// Seed 003's quarterly samkøring: the ledger's side limited to the cases with an event of a type
+/// (the flexjob cases paid) in a period; a bad type or period is refused.
+#[test]
+fn reconcile_limits_the_ledger_side_to_a_kind_of_case_and_a_period() {
+    let data = imported("report-2017.jsonl");
+    let flexjob = fixture("scenarios/10-flexjob-reassessment.jsonl");
+    assert_eq!(
+        garanti(data.path(), &["import", flexjob.to_str().unwrap()]).code,
+        0
+    );
+    let csv = data.path().join("paid.csv");
+    std::fs::write(&csv, "sag\ndk-104:c-0301\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "reconcile",
+            "--cases",
+            csv.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        garanti(data.path(), &args)
+    };
+    let quarter = json(&run(&[
+        "--type",
+        "ledighedsydelse_paid",
+        "--from",
+        "2007-01-01",
+        "--to",
+        "2007-03-31",
+    ]));
+    // Of the two flexjob cases only c-0301 was paid in the first quarter (c-0302 from June).
+    assert_eq!(quarter["in_both"], 1, "{quarter}");
+    assert_eq!(quarter["missing_in_other_system"], serde_json::json!([]));
+    let third = json(&run(&[
+        "--type",
+        "ledighedsydelse_paid",
+        "--from",
+        "2007-07-01",
+        "--to",
+        "2007-09-30",
+    ]));
+    assert_eq!(
+        third["missing_in_other_system"],
+        serde_json::json!(["dk-104:c-0302"])
+    );
+    assert_eq!(quarter["ledger_cases"]["type"], "ledighedsydelse_paid");
+    // Not paid after 2008: the list's case is not among the ledger's cases of that period.
+    let later = json(&run(&[
+        "--type",
+        "ledighedsydelse_paid",
+        "--from",
+        "2009-01-01",
+    ]));
+    assert_eq!(later["in_both"], 0);
+    assert_eq!(
+        later["missing_in_ledger"],
+        serde_json::json!(["dk-104:c-0301"])
+    );
+    // Without a scope, every case of the ledger is on its side: the fixture's 21 and dk-104's two.
+    let all = json(&run(&[]));
+    assert_eq!(all["missing_in_other_system"].as_array().unwrap().len(), 22);
+    let bad = run(&["--type", "fleksjob"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("ledighedsydelse_paid"),
+        "{}",
+        bad.stderr
+    );
+    let backwards = run(&["--from", "2017-02-01", "--to", "2017-01-01"]);
+    assert_eq!(backwards.code, 2);
+    assert!(
+        backwards.stderr.contains("is after --to"),
+        "{}",
+        backwards.stderr
+    );
+}

@@ -146,6 +146,43 @@ fn position_error(e: &csv::Error, headers: &[String]) -> CsvError {
     }
 }
 
+/// Which of the ledger's cases the other system's list should hold: those with an event of a type
+/// (e.g. `ledighedsydelse_paid`: the flexjob cases paid), effective within a period (seed 003's
+/// quarterly samkøring). Empty: every case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseScope {
+    pub event_type: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl CaseScope {
+    pub fn is_everything(&self) -> bool {
+        *self == CaseScope::default()
+    }
+
+    /// The cases of `projection` within the scope (local dates of `cal`), in order.
+    pub fn cases(
+        &self,
+        projection: &projections::Projection,
+        cal: &projections::time::Calendar,
+    ) -> Vec<String> {
+        let within = |f: &projections::Fact| {
+            let date = cal.date(f.effective_at);
+            self.event_type
+                .as_deref()
+                .is_none_or(|t| f.data.type_name() == t)
+                && self.from.is_none_or(|d| date >= d)
+                && self.to.is_none_or(|d| date <= d)
+        };
+        projection
+            .streams()
+            .filter(|(_, s)| s.facts.iter().any(&within))
+            .map(|(id, _)| id.to_string())
+            .collect()
+    }
+}
+
 /// The outcome of comparing the two lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciliation {

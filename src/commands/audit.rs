@@ -506,12 +506,48 @@ pub fn sample_request(
     }
 }
 
+/// The ledger's side of a reconciliation, from `--type`, `--from` and `--to`.
+pub fn case_scope(
+    event_type: Option<String>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<replay::reconcile::CaseScope> {
+    if let Some(t) = &event_type {
+        let known = projections::event::EVENT_TYPES
+            .iter()
+            .map(|(name, _, _)| *name);
+        if !known.clone().any(|name| name == t) {
+            bail!(
+                "--type {t:?} is not an event type; one of: {}",
+                known.collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let date = |flag: &str, text: Option<&str>| -> Result<Option<chrono::NaiveDate>> {
+        text.map(|t| {
+            projections::event::parse_date(t)
+                .with_context(|| format!("{flag} {t:?} is not a date YYYY-MM-DD"))
+        })
+        .transpose()
+    };
+    let scope = replay::reconcile::CaseScope {
+        event_type,
+        from: date("--from", from)?,
+        to: date("--to", to)?,
+    };
+    if let (Some(f), Some(t)) = (scope.from, scope.to) {
+        if f > t {
+            bail!("--from {f} is after --to {t}");
+        }
+    }
+    Ok(scope)
+}
+
 pub fn reconcile(
     ctx: &Context,
     cases: &Path,
-    id_column: Option<&str>,
-    category_column: Option<&str>,
-    prefix: &str,
+    (id_column, category_column, prefix): (Option<&str>, Option<&str>, &str),
+    scope: replay::reconcile::CaseScope,
     format: Format,
 ) -> Result<u8> {
     let file =
@@ -523,14 +559,17 @@ pub fn reconcile(
         prefix,
     )
     .with_context(|| format!("{} is not a usable case list", cases.display()))?;
-    let ledger = ctx.open()?;
-    let streams: Vec<String> = ledger.streams()?.into_iter().map(|(s, _)| s).collect();
+    let streams: Vec<String> = match scope.is_everything() {
+        true => ctx.open()?.streams()?.into_iter().map(|(s, _)| s).collect(),
+        false => scope.cases(&load(ctx, None)?.0.projection, &ctx.params.calendar),
+    };
     let r = replay::reconcile::reconcile(&list, streams, prefix);
     match format {
         Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "cases_file": cases.display().to_string(),
+                "ledger_cases": {"prefix": prefix, "type": scope.event_type, "from": scope.from.map(|d| d.to_string()), "to": scope.to.map(|d| d.to_string())},
                 "id_column": list.id_column,
                 "category_column": list.category_column,
                 "in_both": r.in_both.len(),

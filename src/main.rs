@@ -348,12 +348,16 @@ enum Command {
     ///
     /// Ranks every stream of the population by BLAKE3(seed || stream id) and takes the N smallest:
     /// anyone with the seed and the list of streams can draw it again.
+    #[command(group(clap::ArgGroup::new("how_many").required(true).args(["size", "per_municipality"])))]
     Sample {
         #[arg(long)]
         year: i32,
         /// How many cases
         #[arg(long, value_name = "N")]
-        size: usize,
+        size: Option<usize>,
+        /// How many cases of each municipality (stratified: each drawn as if alone)
+        #[arg(long, value_name = "N")]
+        per_municipality: Option<usize>,
         /// Any text; write it in the audit file
         #[arg(long, value_name = "TEXT")]
         seed: String,
@@ -361,6 +365,13 @@ enum Command {
         /// [default: every case with events in the year]
         #[arg(long, value_name = "CODE")]
         rule: Option<String>,
+        /// With --rule: every case the rule examined in the year, with a finding or not (e.g. the
+        /// active participants the Swedish plan rule counts; dk.sanction: every sanction)
+        #[arg(long, requires = "rule")]
+        examined: bool,
+        /// Also print the whole population with each case's key, so anyone can draw it again
+        #[arg(long)]
+        population: bool,
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
         #[arg(long, value_name = "FILE")]
@@ -800,15 +811,27 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Sample {
             year,
             size,
+            per_municipality,
             seed,
             rule,
+            examined,
+            population,
             as_of,
             export,
             format,
         } => commands::audit::sample(
             &ctx,
-            year,
-            replay::report::SampleRequest { size, seed, rule },
+            (year, population),
+            replay::report::SampleRequest {
+                size: match (size, per_municipality) {
+                    (Some(n), None) | (None, Some(n)) => n,
+                    _ => anyhow::bail!("give one of --size N and --per-municipality N"),
+                },
+                seed,
+                rule,
+                examined,
+                per_municipality: per_municipality.is_some(),
+            },
             as_of.as_deref(),
             export.as_deref(),
             format,

@@ -728,3 +728,57 @@ fn reconcile_limits_the_ledger_side_to_a_kind_of_case_and_a_period() {
         backwards.stderr
     );
 }
+
+/// Samples drawn per municipality (seed 002), from a rule's cases examined (seed 001), with the
+/// whole population printed so anyone can draw it again.
+#[test]
+fn samples_per_municipality_from_cases_examined_and_with_their_population() {
+    let data = imported("report-2017.jsonl");
+    let sample = |extra: &[&str]| {
+        let mut args = vec![
+            "sample", "--year", "2017", "--seed", "revision", "--format", "json",
+        ];
+        args.extend_from_slice(extra);
+        json(&garanti(data.path(), &args))
+    };
+    let streams = |v: &serde_json::Value| -> Vec<String> {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["stream"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Two of each municipality, each as drawn from that municipality alone.
+    let per = sample(&["--per-municipality", "2"]);
+    let drawn = streams(&per);
+    let municipality = |s: &str| s.split(':').next().unwrap().to_owned();
+    let mut seen: Vec<String> = drawn.iter().map(|s| municipality(s)).collect();
+    seen.dedup();
+    assert_eq!(drawn.len(), 2 * seen.len(), "{drawn:?}");
+    let all = sample(&["--size", "100", "--population"]);
+    let of_101: Vec<String> = streams(&all)
+        .into_iter()
+        .filter(|s| s.starts_with("dk-101:"))
+        .take(2)
+        .collect();
+    assert_eq!(drawn[..2], of_101[..]);
+    // The population listed is the one drawn from, each with its key.
+    let listed = all["population_cases"].as_array().unwrap();
+    assert_eq!(listed.len() as u64, all["population"].as_u64().unwrap());
+    assert!(listed
+        .iter()
+        .all(|c| c["key"].as_str().unwrap().len() == 64));
+    // A rule's cases examined hold its cases with findings.
+    let rule = "dk.minplan.offer_not_in_plan_before_start";
+    let found = sample(&["--size", "100", "--rule", rule]);
+    let examined = sample(&["--size", "100", "--rule", rule, "--examined"]);
+    let (found, examined) = (streams(&found), streams(&examined));
+    assert!(found.len() < examined.len(), "{found:?} {examined:?}");
+    assert!(found.iter().all(|s| examined.contains(s)));
+    assert_eq!(
+        garanti(data.path(), &["sample", "--year", "2017", "--seed", "x"]).code,
+        2,
+        "neither --size nor --per-municipality"
+    );
+}

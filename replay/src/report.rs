@@ -25,10 +25,26 @@ pub struct Source {
 /// What to sample, if anything.
 #[derive(Debug, Clone)]
 pub struct SampleRequest {
+    /// Cases to draw: in all, or of each municipality (`per_municipality`).
     pub size: usize,
     pub seed: String,
     /// Sample from the streams with findings of this rule instead of all streams with events.
     pub rule: Option<String>,
+    /// With `rule`: from every case the rule examined in the year, with a finding or not (e.g.
+    /// the active participants of seed 001), instead of the cases with findings.
+    pub examined: bool,
+    pub per_municipality: bool,
+}
+
+impl SampleRequest {
+    /// Draws the sample from `population` (sorted stream ids).
+    pub fn draw(&self, population: &[String]) -> Vec<Drawn> {
+        let streams = population.iter().map(String::as_str);
+        match self.per_municipality {
+            true => sample::draw_per_municipality(&self.seed, self.size, streams),
+            false => sample::draw(&self.seed, self.size, streams),
+        }
+    }
 }
 
 /// Everything a report is made from.
@@ -45,22 +61,39 @@ pub struct ReportInput<'a> {
 }
 
 /// The streams with events in the year (by `effective_at`), or with findings of a rule in it
-/// (`dk.sanction`: unlawful sanctions). `sanctions` and `findings` are those of the year.
+/// (`dk.sanction`: unlawful sanctions), or (`examined`) every case the rule examined in it
+/// (`dk.sanction`: every sanction). `sanctions` and `findings` are those of the year.
 pub fn population(
     input: &ReportInput<'_>,
     sanctions: &[projections::SanctionVerdict],
     findings: &[projections::Finding],
 ) -> Vec<String> {
     let cal = &input.eval.params.calendar;
+    let examined = input.sample.as_ref().is_some_and(|s| s.examined);
     match input.sample.as_ref().and_then(|s| s.rule.as_deref()) {
         Some(rule) if rule == catalogue::SANCTION => {
             let set: BTreeSet<&str> = sanctions
                 .iter()
-                .filter(|s| !s.lawful)
+                .filter(|s| examined || !s.lawful)
                 .map(|s| s.stream.as_str())
                 .collect();
             set.into_iter().map(String::from).collect()
         }
+        Some(rule) if examined => input
+            .eval
+            .cases(
+                input.projection,
+                Scope {
+                    year: Some(input.year),
+                    stream: None,
+                },
+            )
+            .into_iter()
+            .filter(|c| c.rule == rule)
+            .map(|c| c.stream.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         Some(rule) => findings
             .iter()
             .filter(|f| f.rule == rule)
@@ -201,7 +234,7 @@ pub fn build(input: &ReportInput<'_>, records_of: &mut RecordsOf<'_>) -> Report 
         .collect();
     let sample = input.sample.as_ref().map(|req| {
         let pop = population(input, &sanctions, &findings);
-        let drawn: Vec<Drawn> = sample::draw(&req.seed, req.size, pop.iter().map(String::as_str));
+        let drawn: Vec<Drawn> = req.draw(&pop);
         let wanted: Vec<String> = drawn.iter().map(|d| d.stream.clone()).collect();
         let records = records_of(&wanted);
         json!({

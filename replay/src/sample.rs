@@ -41,6 +41,25 @@ pub fn draw<'a>(
     all
 }
 
+/// Draws `per` streams of each municipality of `population` (the part of a stream id before its
+/// `:`), each as `draw` would draw it from that municipality's streams alone; municipalities in
+/// order (seed 002: 15 cases of each of two jobcentres).
+pub fn draw_per_municipality<'a>(
+    seed: &str,
+    per: usize,
+    population: impl IntoIterator<Item = &'a str>,
+) -> Vec<Drawn> {
+    let mut groups: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for s in population {
+        let municipality = s.split_once(':').map_or(s, |(m, _)| m);
+        groups.entry(municipality).or_default().push(s);
+    }
+    groups
+        .into_values()
+        .flat_map(|g| draw(seed, per, g))
+        .collect()
+}
+
 pub const METHOD: &str = "Rank every stream of the population by BLAKE3(seed || stream id) (UTF-8 bytes, concatenated, lower-case hex) and take the N smallest.";
 
 #[cfg(test)]
@@ -71,5 +90,18 @@ mod tests {
         // A larger sample extends a smaller one.
         let more = draw("revision 2017", 30, population.iter().map(String::as_str));
         assert_eq!(&more[..20], &a[..]);
+    }
+
+    #[test]
+    fn a_sample_per_municipality_draws_each_as_if_alone() {
+        let dk101: Vec<String> = (0..40).map(|i| format!("dk-101:c-{i:03}")).collect();
+        let dk102: Vec<String> = (0..9).map(|i| format!("dk-102:c-{i:03}")).collect();
+        let all = dk102.iter().chain(&dk101).map(String::as_str);
+        let drawn = draw_per_municipality("s", 15, all);
+        let own = |p: &[String]| draw("s", 15, p.iter().map(String::as_str));
+        // 15 of dk-101, then all 9 of dk-102 (fewer than 15).
+        assert_eq!(drawn.len(), 24);
+        assert_eq!(&drawn[..15], &own(&dk101)[..]);
+        assert_eq!(&drawn[15..], &own(&dk102)[..]);
     }
 }

@@ -252,7 +252,7 @@ pub fn report(
 
 pub fn sample(
     ctx: &Context,
-    year: i32,
+    (year, list_population): (i32, bool),
     request: SampleRequest,
     as_of: Option<&str>,
     export: Option<&Path>,
@@ -277,21 +277,40 @@ pub fn sample(
         Vec::new()
     };
     let population = replay::report::population(&input, &sanctions, &findings);
-    let drawn = replay::sample::draw(
-        &request.seed,
-        request.size,
-        population.iter().map(String::as_str),
-    );
+    let drawn = request.draw(&population);
+    // The whole population with each case's key and, if drawn, its place in the sample.
+    let listed: Vec<(String, String, String)> = match list_population {
+        true => population
+            .iter()
+            .map(|s| {
+                let rank = drawn.iter().position(|d| d.stream == *s);
+                let key = replay::sample::key(&request.seed, s);
+                (
+                    s.clone(),
+                    key,
+                    rank.map_or(String::new(), |r| (r + 1).to_string()),
+                )
+            })
+            .collect(),
+        false => Vec::new(),
+    };
     match format {
         Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "year": year, "seed": request.seed, "size": request.size, "rule": request.rule,
+                "examined": request.examined, "per_municipality": request.per_municipality,
                 "population": population.len(), "method": replay::sample::METHOD,
                 "chain_head": input.source.head.map(|h| json!({"seq": h.seq, "hash": h.hash_hex()})),
                 "cases": drawn.iter().map(|d| json!({"stream": d.stream, "key": d.key})).collect::<Vec<_>>(),
+                "population_cases": list_population.then(|| listed.iter().map(|(s, k, _)| json!({"stream": s, "key": k})).collect::<Vec<_>>()),
             }))?
         ),
+        Format::Csv if list_population => {
+            let rows: Vec<Vec<String>> =
+                listed.into_iter().map(|(s, k, r)| vec![s, k, r]).collect();
+            out!("{}", ctx.csv(&["stream", "key", "rank"], &rows));
+        }
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = drawn
                 .iter()
@@ -313,6 +332,15 @@ pub fn sample(
                 );
                 out!("{}", table(&["rank", "stream", "key"], &rows));
                 outln!("Method: {}", replay::sample::METHOD);
+                if list_population {
+                    outln!(
+                        "\nThe population ({} streams), with each one's key and rank if drawn:",
+                        listed.len()
+                    );
+                    let rows: Vec<Vec<String>> =
+                        listed.into_iter().map(|(s, k, r)| vec![s, k, r]).collect();
+                    out!("{}", table(&["stream", "key", "rank"], &rows));
+                }
             }
         }
     }
@@ -501,7 +529,13 @@ pub fn sample_request(
 ) -> Result<Option<SampleRequest>> {
     match (size, seed) {
         (None, None) => Ok(None),
-        (Some(size), Some(seed)) => Ok(Some(SampleRequest { size, seed, rule })),
+        (Some(size), Some(seed)) => Ok(Some(SampleRequest {
+            size,
+            seed,
+            rule,
+            examined: false,
+            per_municipality: false,
+        })),
         _ => bail!("a sample needs both --sample N and --seed TEXT"),
     }
 }

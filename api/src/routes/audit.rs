@@ -87,6 +87,8 @@ pub async fn report(
             size,
             seed,
             rule: q.rule,
+            examined: false,
+            per_municipality: false,
         }),
         _ => {
             return Err(ApiError::validation(

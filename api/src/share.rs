@@ -12,6 +12,7 @@
 //! time at which the token will have paid for what it used.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use tokio::time::{Duration, Instant};
 
@@ -32,6 +33,9 @@ pub struct QueryShares {
     /// For each token: when it will have paid for the query time it used.
     paid_at: Mutex<HashMap<String, Instant>>,
     last_commit: Mutex<Option<Instant>>,
+    /// Queries held back, and the microseconds they waited (for `/metrics`).
+    held: AtomicU64,
+    held_micros: AtomicU64,
 }
 
 impl QueryShares {
@@ -41,6 +45,8 @@ impl QueryShares {
             percent: percent.clamp(1, 100),
             paid_at: Mutex::new(HashMap::new()),
             last_commit: Mutex::new(None),
+            held: AtomicU64::new(0),
+            held_micros: AtomicU64::new(0),
         }
     }
 
@@ -80,6 +86,9 @@ impl QueryShares {
     pub async fn admit(&self, token: &str) {
         let wait = self.wait(token);
         if !wait.is_zero() {
+            self.held.fetch_add(1, Relaxed);
+            let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+            self.held_micros.fetch_add(micros, Relaxed);
             tokio::time::sleep(wait).await;
         }
     }
@@ -95,6 +104,13 @@ impl QueryShares {
         let at = paid.entry(token.to_owned()).or_insert(now);
         *at = (*at).max(now) + cost;
         *at = (*at).min(now + BURST + MAX_WAIT);
+    }
+
+    /// The pacing's lines of `/metrics` (Prometheus text format).
+    pub fn write_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "# HELP garanti_query_share_held_total Queries that waited for their token's share of the query threads (--query-share).\n# TYPE garanti_query_share_held_total counter\ngaranti_query_share_held_total {}", self.held.load(Relaxed));
+        let _ = writeln!(out, "# HELP garanti_query_share_held_seconds_total The time those queries waited.\n# TYPE garanti_query_share_held_seconds_total counter\ngaranti_query_share_held_seconds_total {}", self.held_micros.load(Relaxed) as f64 / 1e6);
     }
 
     /// `token` was sent `bytes` of an answer that was not judged for it.
@@ -136,8 +152,18 @@ mod tests {
         shares.charge("a", 300 * MS);
         assert_eq!(shares.wait("a"), 1505 * MS);
         assert_eq!(shares.wait("b"), Duration::ZERO);
-        // Time pays: 1.5 s later the token may go on (appends still flowing).
-        tokio::time::advance(1505 * MS).await;
+        shares.admit("a").await;
+        let mut metrics = String::new();
+        shares.write_metrics(&mut metrics);
+        assert!(
+            metrics.contains("garanti_query_share_held_total 1\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("garanti_query_share_held_seconds_total 1.505\n"),
+            "{metrics}"
+        );
+        // Time pays: having waited 1.5 s, the token may go on (appends still flowing).
         shares.committed();
         assert_eq!(shares.wait("a"), Duration::ZERO);
     }

@@ -76,6 +76,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         {
             let mut text = state.metrics.render();
             state.cases.write_metrics(&mut text);
+            state.shares.write_metrics(&mut text);
             write_storage_metrics(&state.ledger.health_now(), &mut text);
             text
         },

@@ -177,7 +177,7 @@ fn outcome(facts: &[Ev], skip_wording: bool) -> BTreeMap<String, Vec<String>> {
                 v.sanction_id,
                 v.lawful,
                 v.reasons,
-                v.warnings,
+                v.warnings(),
                 v.revoked(),
                 name(&v.evidence)
             ));

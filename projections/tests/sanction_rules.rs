@@ -22,7 +22,7 @@ fn the_lawful_case_is_lawful_with_its_evidence() {
     );
     let v = h.verdict("s-1");
     assert!(v.lawful, "{:?}", v.reasons);
-    assert!(v.warnings.is_empty());
+    assert!(v.warnings().is_empty());
     // guidance, plan, publication, start, absence, hearing (the grant is no evidence).
     assert_eq!(v.evidence, vec![0, 2, 3, 4, 5, 6]);
 }
@@ -407,7 +407,7 @@ fn events_recorded_out_of_order_give_the_same_verdict_and_a_warning() {
     assert!(v.lawful);
     // Recorded after the decision, and logged after it (a higher seq).
     assert_eq!(
-        v.warnings,
+        v.warnings(),
         vec![
             "evidence_recorded_after_decision",
             "evidence_logged_after_decision"
@@ -416,7 +416,7 @@ fn events_recorded_out_of_order_give_the_same_verdict_and_a_warning() {
     // Recorded one second before the decision was recorded: still logged after it.
     h.facts[6].recorded = t("2017-03-27T10:00:00+02:00") - 1_000_000_000;
     assert_eq!(
-        h.verdict("s-1").warnings,
+        h.verdict("s-1").warnings(),
         vec!["evidence_logged_after_decision"]
     );
 }
@@ -679,7 +679,10 @@ fn evidence_logged_after_the_decision_is_warned_of() {
     };
     let backfilled = build(true);
     assert!(backfilled.lawful);
-    assert_eq!(backfilled.warnings, vec!["evidence_logged_after_decision"]);
+    assert_eq!(
+        backfilled.warnings(),
+        vec!["evidence_logged_after_decision"]
+    );
     // The publication, the one event after the decision (seq 6 against 5), is named.
     let decision = backfilled.seq.unwrap();
     assert_eq!(backfilled.logged_after, vec![decision + 1]);
@@ -687,7 +690,7 @@ fn evidence_logged_after_the_decision_is_warned_of() {
     assert!(backfilled.recorded_after.is_empty());
     let in_order = build(false);
     assert!(in_order.lawful);
-    assert!(in_order.warnings.is_empty(), "{:?}", in_order.warnings);
+    assert!(in_order.warnings().is_empty(), "{:?}", in_order.warnings());
     assert!(in_order.logged_after.is_empty());
 }
 

@@ -34,7 +34,7 @@ pub struct SanctionJson<'a> {
     pub seq: Option<u64>,
     pub stream: &'a str,
     pub verdict: &'static str,
-    pub warnings: &'a [&'static str],
+    pub warnings: Vec<&'static str>,
 }
 
 impl<'a> SanctionJson<'a> {
@@ -57,7 +57,7 @@ impl<'a> SanctionJson<'a> {
             seq: s.seq,
             stream: &s.stream,
             verdict: verdict_word(s),
-            warnings: &s.warnings,
+            warnings: s.warnings(),
         }
     }
 }
@@ -212,11 +212,21 @@ pub struct CaseJson<'a, E> {
 }
 
 /// Verdicts or findings, serialised in their written forms (`SanctionJson`, `FindingJson`)
-/// straight to text: a large case's answer is megabytes, and building it as a `Value` first
-/// took twice the time of judging it.
-pub struct Written<'a, T> {
+/// straight to text: a large case's answer, or a year report, is megabytes, and building it as a
+/// `Value` first took twice the time of judging it. Owned (a case judged for its answer) or
+/// borrowed (a report's lists).
+pub struct Written<'a, T: Clone> {
     cal: &'a Calendar,
-    pub items: Vec<T>,
+    items: std::borrow::Cow<'a, [T]>,
+}
+
+impl<'a, T: Clone> Written<'a, T> {
+    pub fn new(cal: &'a Calendar, items: impl Into<std::borrow::Cow<'a, [T]>>) -> Self {
+        Written {
+            cal,
+            items: items.into(),
+        }
+    }
 }
 
 impl serde::Serialize for Written<'_, SanctionVerdict> {
@@ -257,14 +267,8 @@ pub fn case_with<'a, E>(
     CaseJson {
         stream,
         events,
-        sanctions: Written {
-            cal,
-            items: eval.sanctions(projection, scope),
-        },
-        findings: Written {
-            cal,
-            items: eval.findings(projection, scope),
-        },
+        sanctions: Written::new(cal, eval.sanctions(projection, scope)),
+        findings: Written::new(cal, eval.findings(projection, scope)),
     }
 }
 

@@ -167,13 +167,15 @@ impl CaseScope {
         projection: &projections::Projection,
         cal: &projections::time::Calendar,
     ) -> Vec<String> {
+        // The type first: a date costs a time zone look-up.
         let within = |f: &projections::Fact| {
-            let date = cal.date(f.effective_at);
             self.event_type
                 .as_deref()
                 .is_none_or(|t| f.data.type_name() == t)
-                && self.from.is_none_or(|d| date >= d)
-                && self.to.is_none_or(|d| date <= d)
+                && (self.from.is_none() && self.to.is_none() || {
+                    let date = cal.date(f.effective_at);
+                    self.from.is_none_or(|d| date >= d) && self.to.is_none_or(|d| date <= d)
+                })
         };
         projection
             .streams()

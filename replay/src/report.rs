@@ -1,7 +1,7 @@
 //! The year report of RULES.md §6: built once as JSON (the complete, machine-readable form) and
 //! rendered from that as HTML, XLSX and CSV, so that every format says the same.
 
-use crate::output::{finding_json, sanction_json};
+use crate::output::{finding_json, sanction_json, Written};
 use crate::sample::{self, Drawn};
 use ledger::{Head, RecordView, StoredRecord};
 use projections::rules::{catalogue, MonthStats};
@@ -424,26 +424,11 @@ impl Report {
     }
 }
 
-/// A list written item by item.
-struct Lazy<I>(std::cell::RefCell<Option<I>>);
-
-impl<I: Iterator<Item = Value>> serde::Serialize for Lazy<I> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = serializer.serialize_seq(None)?;
-        if let Some(items) = self.0.borrow_mut().take() {
-            for item in items {
-                seq.serialize_element(&item)?;
-            }
-        }
-        seq.end()
-    }
-}
-
 impl serde::Serialize for Report {
     /// The same JSON as one object with every key in sorted order.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        let cal = &self.calendar;
         let Value::Object(meta) = &self.meta else {
             return self.meta.serialize(serializer);
         };
@@ -456,14 +441,8 @@ impl serde::Serialize for Report {
         let mut map = serializer.serialize_map(Some(keys.len()))?;
         for key in keys {
             match key {
-                "findings" => map.serialize_entry(
-                    key,
-                    &Lazy(std::cell::RefCell::new(Some(self.findings_json()))),
-                )?,
-                "sanctions" => map.serialize_entry(
-                    key,
-                    &Lazy(std::cell::RefCell::new(Some(self.sanctions_json()))),
-                )?,
+                "findings" => map.serialize_entry(key, &Written::new(cal, &self.findings[..]))?,
+                "sanctions" => map.serialize_entry(key, &Written::new(cal, &self.sanctions[..]))?,
                 other => map.serialize_entry(other, &meta[other])?,
             }
         }

@@ -51,8 +51,10 @@ pub fn draw_per_municipality<'a>(
 ) -> Vec<Drawn> {
     let mut groups: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for s in population {
-        let municipality = s.split_once(':').map_or(s, |(m, _)| m);
-        groups.entry(municipality).or_default().push(s);
+        groups
+            .entry(projections::fact::municipality_of(s))
+            .or_default()
+            .push(s);
     }
     groups
         .into_values()

@@ -6,7 +6,7 @@ use crate::{Format, EXIT_FOUND, EXIT_OK};
 use anyhow::{bail, Result};
 use projections::rules::catalogue::{self, Reason};
 use projections::{Evaluation, Scope};
-use replay::output::{finding_json, sanction_json, verdict_word, Described};
+use replay::output::{verdict_word, Described, Written};
 
 fn evaluation<'a>(ctx: &'a Context, as_of: Option<&str>) -> Result<Evaluation<'a>> {
     Ok(Evaluation {
@@ -37,12 +37,7 @@ pub fn sanctions(
     match format {
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(
-                &verdicts
-                    .iter()
-                    .map(|s| sanction_json(&ctx.params.calendar, s))
-                    .collect::<Vec<_>>()
-            )?
+            serde_json::to_string_pretty(&Written::new(&ctx.params.calendar, verdicts.as_slice()))?
         ),
         Format::Table | Format::Csv => {
             let headers = [
@@ -68,7 +63,7 @@ pub fn sanctions(
                             .map(|r| r.code())
                             .collect::<Vec<_>>()
                             .join(" "),
-                        s.warnings.join(" "),
+                        s.warnings().join(" "),
                         s.revoked().to_string(),
                         seqs(&s.evidence),
                     ]
@@ -111,12 +106,7 @@ pub fn findings(
     match format {
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(
-                &found
-                    .iter()
-                    .map(|f| finding_json(&ctx.params.calendar, f))
-                    .collect::<Vec<_>>()
-            )?
+            serde_json::to_string_pretty(&Written::new(&ctx.params.calendar, found.as_slice()))?
         ),
         Format::Table | Format::Csv => {
             let headers = ["date", "rule", "stream", "evidence", "message"];

@@ -34,10 +34,10 @@ pub struct SanctionVerdict {
     pub decided_at: Instant,
     pub lawful: bool,
     pub reasons: Vec<Reason>,
-    pub warnings: Vec<&'static str>,
-    /// The evidence behind each warning: for `evidence_recorded_after_decision`, the seqs of the
-    /// evidence recorded after the decision was; for `evidence_logged_after_decision`, those
-    /// that reached the ledger after it (a higher seq).
+    /// The evidence behind each warning (`warnings()`), on lawful verdicts only: for
+    /// `evidence_recorded_after_decision`, the seqs of the evidence recorded after the decision
+    /// was; for `evidence_logged_after_decision`, those that reached the ledger after it (a
+    /// higher seq).
     pub recorded_after: Vec<u64>,
     pub logged_after: Vec<u64>,
     /// Its first `sanction_revoked` the evaluation knows of: the verdict stands, and a revoked
@@ -50,6 +50,18 @@ pub struct SanctionVerdict {
 impl SanctionVerdict {
     pub fn revoked(&self) -> bool {
         self.revocation.is_some()
+    }
+
+    /// The warnings on a lawful verdict: evidence recorded, or logged, after the decision.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        [
+            (EVIDENCE_RECORDED_AFTER_DECISION, &self.recorded_after),
+            (EVIDENCE_LOGGED_AFTER_DECISION, &self.logged_after),
+        ]
+        .into_iter()
+        .filter(|(_, seqs)| !seqs.is_empty())
+        .map(|(w, _)| w)
+        .collect()
     }
 }
 
@@ -492,28 +504,16 @@ fn finish(
     reasons.sort();
     reasons.dedup();
     let lawful = reasons.is_empty();
-    let mut seqs: Vec<u64> = evidence.iter().map(|f| f.seq).collect();
-    seqs.sort_unstable();
-    seqs.dedup();
-    let evidence_where = |late: &dyn Fn(&Fact) -> bool| -> Vec<u64> {
-        match lawful {
-            true => seqs
-                .iter()
-                .filter(|q| evidence.iter().any(|f| f.seq == **q && late(f)))
-                .copied()
-                .collect(),
-            false => Vec::new(),
-        }
+    // The seqs of the evidence that `is`, in order, once each.
+    let seqs_of = |is: &dyn Fn(&Fact) -> bool| -> Vec<u64> {
+        let mut seqs: Vec<u64> = evidence.iter().filter(|f| is(f)).map(|f| f.seq).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
     };
-    let recorded_after = evidence_where(&|f| f.recorded > s.recorded);
-    let logged_after = evidence_where(&|f| s.seq.is_some_and(|d| f.seq > d));
-    let mut warnings = Vec::new();
-    if !recorded_after.is_empty() {
-        warnings.push(EVIDENCE_RECORDED_AFTER_DECISION);
-    }
-    if !logged_after.is_empty() {
-        warnings.push(EVIDENCE_LOGGED_AFTER_DECISION);
-    }
+    // Warnings are for lawful verdicts only.
+    let recorded_after = seqs_of(&|f| lawful && f.recorded > s.recorded);
+    let logged_after = seqs_of(&|f| lawful && s.seq.is_some_and(|d| f.seq > d));
     SanctionVerdict {
         sanction_id: s.sanction_id.to_owned(),
         stream: view.id.to_owned(),
@@ -523,11 +523,10 @@ fn finish(
         decided_at: s.decided_at,
         lawful,
         reasons,
-        warnings,
         recorded_after,
         logged_after,
         revocation,
-        evidence: seqs,
+        evidence: seqs_of(&|_| true),
         checks,
     }
 }
